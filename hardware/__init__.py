@@ -1,0 +1,1 @@
+"""Device ports and their adapters: card readers, ID cards, receipt printers."""

@@ -1,0 +1,149 @@
+"""The device ports the core talks to, and the small value types they exchange.
+
+Each port is a ``typing.Protocol`` with a tiny surface; adapters (PC/SC, PKCS#11, ESC/POS)
+and their Simulated twins implement it. The core depends on these names only.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Callable, Protocol
+
+if TYPE_CHECKING:
+    from kiosk.receipts import Receipt
+
+
+class CardEventKind(enum.Enum):
+    """What changed at a reader."""
+
+    READER_ADDED = "reader_added"
+    READER_REMOVED = "reader_removed"
+    CARD_INSERTED = "card_inserted"
+    CARD_REMOVED = "card_removed"
+
+
+@dataclass(frozen=True)
+class CardEvent:
+    """One change at one reader; ``atr`` is set for an inserted card."""
+
+    kind: CardEventKind
+    reader: str
+    atr: bytes | None = None
+
+
+@dataclass(frozen=True)
+class ReaderInfo:
+    """A reader as the kiosk sees it now."""
+
+    name: str
+    has_pinpad: bool
+    card_present: bool
+    atr: bytes | None = None
+
+
+class PinKind(enum.Enum):
+    """The card's secrets: authentication PIN, qualified-signature PIN."""
+
+    AUTH = "auth"
+    SIGN = "sign"
+
+
+class PinState(enum.Enum):
+    """What the card's flags say about a PIN before the next try."""
+
+    OK = "ok"
+    COUNT_LOW = "count_low"
+    FINAL_TRY = "final_try"
+    LOCKED = "locked"
+
+
+@dataclass(frozen=True)
+class PinStatus:
+    """A PIN's state and, where the card tells, how many tries remain."""
+
+    state: PinState
+    tries_left: int | None = None
+
+
+@dataclass(frozen=True)
+class CardCertificates:
+    """DER certificates read from the card without a PIN."""
+
+    authentication: bytes
+    signing: bytes | None = None
+
+
+class CardReader(Protocol):
+    """Card presence: which readers exist and when cards come and go."""
+
+    def start(self, on_event: Callable[[CardEvent], None]) -> None:
+        """Begin reporting events (possibly from another thread)."""
+
+    def stop(self) -> None:
+        """Stop reporting events and release the reader."""
+
+    def readers(self) -> list[ReaderInfo]:
+        """The readers now attached."""
+
+
+class IdCard(Protocol):
+    """One inserted national ID card."""
+
+    @property
+    def protected_auth_path(self) -> bool:
+        """True when the PIN is typed on the reader's own keypad."""
+
+    def certificates(self) -> CardCertificates:
+        """The authentication and signing certificates (no PIN needed)."""
+
+    def pin_status(self, which: PinKind) -> PinStatus:
+        """What the card says about a PIN before it is tried."""
+
+    def authenticate(self, pin: bytearray | None, challenge: bytes) -> bytes:
+        """Sign ``challenge`` with the authentication key after ``pin`` (None: reader keypad)."""
+
+    def sign(self, pin: bytearray | None, digest: bytes) -> bytes:
+        """Sign a SHA-256 ``digest`` with the qualified signature key."""
+
+    def change_pin(self, which: PinKind, old: bytearray, new: bytearray) -> None:
+        """Replace a PIN, knowing the old one."""
+
+    def unblock_pin(self, puk: bytearray, new: bytearray) -> None:
+        """Unblock the authentication PIN with the PUK and set a new one."""
+
+
+CardOpener = Callable[[ReaderInfo], IdCard]
+"""Opens the ID card in a reader (PKCS#11 slot or simulated card)."""
+
+
+class PaperState(enum.Enum):
+    """Paper sensor readings."""
+
+    OK = "ok"
+    NEAR_END = "near_end"
+    OUT = "out"
+
+
+@dataclass(frozen=True)
+class PrinterStatus:
+    """What the printer answered to a real-time status query."""
+
+    online: bool
+    paper: PaperState = PaperState.OK
+    cover_open: bool = False
+
+    @property
+    def ready(self) -> bool:
+        """True when a receipt can be printed now."""
+        return self.online and self.paper is not PaperState.OUT and not self.cover_open
+
+
+class ReceiptPrinter(Protocol):
+    """A receipt printer."""
+
+    def status(self) -> PrinterStatus:
+        """Ask the printer how it is (with a short timeout)."""
+
+    def print_receipt(self, receipt: Receipt) -> None:
+        """Print one receipt or raise a ``PrinterError``."""

@@ -1,0 +1,117 @@
+"""The receipt a villager takes home, independent of any printer.
+
+A ``Receipt`` carries its facts (number, service, state...) for the screen and the same facts
+as ordered, already translated ``ReceiptLine``s for printers, plus the URL its QR code encodes.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Callable
+
+
+class LineStyle(enum.Enum):
+    """How a receipt line is set."""
+
+    TITLE = "title"  # large, bold, centred
+    HEADING = "heading"  # bold
+    NORMAL = "normal"
+    SMALL = "small"
+    RULE = "rule"  # a horizontal separator; text ignored
+
+
+@dataclass(frozen=True)
+class ReceiptLine:
+    """One printed line (it may wrap on narrow paper)."""
+
+    text: str
+    style: LineStyle = LineStyle.NORMAL
+    centered: bool = False
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A receipt for one submitted request, already in the villager's language."""
+
+    request_id: str
+    receipt_no: str
+    language: str
+    agency: str
+    service: str
+    created_at: datetime
+    citizen_name: str
+    masked_personal_number: str
+    fee: Decimal
+    delivered: bool
+    state_text: str
+    next_steps: str
+    qr_url: str
+    lines: tuple[ReceiptLine, ...]
+
+
+def mask_personal_number(number: str) -> str:
+    """Show only the last three digits of an 11-digit personal number."""
+    return "•" * max(0, len(number) - 3) + number[-3:]
+
+
+def format_fee(fee: Decimal) -> str:
+    """A fee in lari as printed and shown: ``2.00 ₾``."""
+    return f"{fee:.2f} ₾"
+
+
+def build_receipt(
+    *,
+    tr: Callable[..., str],
+    language: str,
+    request_id: str,
+    receipt_no: str,
+    agency: str,
+    service: str,
+    created_at: datetime,
+    citizen_name: str,
+    personal_number: str,
+    fee: Decimal,
+    delivered: bool,
+    next_steps: str,
+    centre_name: str,
+    status_url_template: str,
+) -> Receipt:
+    """Assemble a receipt; ``tr(key, **params)`` translates into ``language``."""
+    masked = mask_personal_number(personal_number)
+    state_text = tr("receipt.state_delivered" if delivered else "receipt.state_queued")
+    qr_url = status_url_template.format(id=request_id)
+    when = created_at.strftime("%d.%m.%Y %H:%M")
+    lines = (
+        ReceiptLine(agency, LineStyle.TITLE, centered=True),
+        ReceiptLine(centre_name, LineStyle.SMALL, centered=True),
+        ReceiptLine("", LineStyle.RULE),
+        ReceiptLine(service, LineStyle.HEADING),
+        ReceiptLine(f"{tr('receipt.number')}: {receipt_no}"),
+        ReceiptLine(f"{tr('receipt.date')}: {when}"),
+        ReceiptLine(f"{tr('receipt.citizen')}: {citizen_name}"),
+        ReceiptLine(f"{tr('receipt.personal_number')}: {masked}"),
+        ReceiptLine(f"{tr('receipt.fee')}: {format_fee(fee)}"),
+        ReceiptLine("", LineStyle.RULE),
+        ReceiptLine(state_text, LineStyle.HEADING),
+        ReceiptLine(next_steps, LineStyle.SMALL),
+        ReceiptLine(tr("receipt.scan_qr"), LineStyle.SMALL, centered=True),
+    )
+    return Receipt(
+        request_id=request_id,
+        receipt_no=receipt_no,
+        language=language,
+        agency=agency,
+        service=service,
+        created_at=created_at,
+        citizen_name=citizen_name,
+        masked_personal_number=masked,
+        fee=fee,
+        delivered=delivered,
+        state_text=state_text,
+        next_steps=next_steps,
+        qr_url=qr_url,
+        lines=lines,
+    )

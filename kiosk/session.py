@@ -1,0 +1,69 @@
+"""The citizen session: everything the kiosk holds about the person at it, and how it is wiped."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from cryptography import x509
+
+from hardware.ports import IdCard, PinStatus
+from kiosk.catalogue import Service
+from kiosk.identity import Citizen
+from kiosk.submission import SubmissionResult
+
+
+class Step(enum.Enum):
+    """Where the villager is in the journey; each step has one screen."""
+
+    ATTRACT = "attract"
+    READING = "reading"
+    PIN = "pin"
+    PIN_BLOCKED = "pin_blocked"
+    SERVICES = "services"
+    FORM = "form"
+    CONFIRM = "confirm"
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass
+class Problem:
+    """Something to tell the person: a translation key and its parameters."""
+
+    key: str
+    params: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass
+class CitizenSession:
+    """Mutable state of one visit; ``wipe`` clears every field holding citizen data."""
+
+    card: IdCard | None = None
+    certificate: x509.Certificate | None = None
+    citizen: Citizen | None = None
+    pin_status: PinStatus | None = None
+    service: Service | None = None
+    answers: dict[str, str] = field(default_factory=dict)
+    field_index: int = 0
+    draft: str = ""  # an answer that did not pass validation, kept so it can be corrected
+    problem: Problem | None = None
+    result: SubmissionResult | None = None
+
+    def wipe(self) -> None:
+        """Forget everything: the card, the person, their answers and their receipt."""
+        self.answers.clear()
+        self.card = None
+        self.certificate = None
+        self.citizen = None
+        self.pin_status = None
+        self.service = None
+        self.field_index = 0
+        self.draft = ""
+        self.problem = None
+        self.result = None
+
+    @property
+    def is_empty(self) -> bool:
+        """True when nothing about a citizen is held."""
+        return self.citizen is None and self.card is None and not self.answers and self.result is None

@@ -1,0 +1,123 @@
+"""Turning a confirmed form into a durable, sealed submission and a receipt.
+
+Order matters: the request is committed to the outbox (fsync'd) before the receipt prints or
+the "done" screen shows, so whatever the villager is told has really been kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Callable
+
+from hardware.errors import PrinterError
+from hardware.ports import ReceiptPrinter
+from kiosk.catalogue import Catalogue, Service, localized
+from kiosk.i18n import Translator
+from kiosk.identity import Citizen
+from kiosk.receipts import Receipt, build_receipt
+from offline.outbox import Outbox
+from offline.sealing import PayloadSealer, citizen_key
+
+log = logging.getLogger(__name__)
+
+PAYLOAD_SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    """What happened: the receipt, and whether it came out of the printer."""
+
+    receipt: Receipt
+    printed: bool
+    print_error: str | None = None  # translation key when not printed
+
+
+@dataclass(frozen=True)
+class SubmitterConfig:
+    """The settings a submission needs."""
+
+    kiosk_id: str
+    centre_name: str
+    status_url: str
+
+
+class Submitter:
+    """Seals, enqueues, then prints: the one way a request leaves a citizen session."""
+
+    def __init__(
+        self,
+        *,
+        outbox: Outbox,
+        sealer: PayloadSealer,
+        printer: ReceiptPrinter | None,
+        catalogue: Callable[[], Catalogue],
+        tr: Translator,
+        config: SubmitterConfig,
+        citizen_secret: bytes,
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        self._outbox = outbox
+        self._sealer = sealer
+        self._printer = printer
+        self._catalogue = catalogue
+        self._tr = tr
+        self._config = config
+        self._secret = citizen_secret
+        self._clock = clock
+
+    def submit(
+        self, citizen: Citizen, service: Service, answers: dict[str, str], *, synthetic: bool = False
+    ) -> SubmissionResult:
+        """Keep the request durably, then print its receipt (or say why it did not print)."""
+        language = self._tr.language
+        payload = {
+            "schema": PAYLOAD_SCHEMA,
+            "kiosk_id": self._config.kiosk_id,
+            "service": service.id,
+            "language": language,
+            "submitted_at": self._clock().isoformat(),
+            "citizen": {
+                "personal_number": citizen.personal_number,
+                "given_name": citizen.given_name,
+                "surname": citizen.surname,
+            },
+            "answers": dict(answers),
+            "synthetic": synthetic,
+        }
+        submission = self._outbox.enqueue(
+            service=service.id,
+            sealed=self._sealer.seal(payload),
+            citizen_key=citizen_key(self._secret, citizen.personal_number),
+            synthetic=synthetic,
+        )
+        log.info("request %s queued for service %s", submission.receipt_no, service.id)
+        catalogue = self._catalogue()
+        receipt = build_receipt(
+            tr=self._tr,
+            language=language,
+            request_id=submission.id,
+            receipt_no=submission.receipt_no,
+            agency=localized(catalogue.agencies[service.agency], language),
+            service=localized(service.title, language),
+            created_at=submission.created_at.astimezone(),
+            citizen_name=citizen.full_name,
+            personal_number=citizen.personal_number,
+            fee=service.fee,
+            delivered=False,
+            next_steps=self._tr("receipt.next_steps", days=service.processing_days),
+            centre_name=self._config.centre_name,
+            status_url_template=self._config.status_url,
+        )
+        return self._print(receipt)
+
+    def _print(self, receipt: Receipt) -> SubmissionResult:
+        if self._printer is None:
+            return SubmissionResult(receipt, printed=False, print_error="error.printer_missing")
+        try:
+            self._printer.print_receipt(receipt)
+        except PrinterError as exc:
+            log.warning("receipt %s not printed: %s", receipt.receipt_no, type(exc).__name__)
+            return SubmissionResult(receipt, printed=False, print_error=exc.translation_key)
+        return SubmissionResult(receipt, printed=True)

@@ -1,0 +1,1 @@
+"""The Kivy touch front end: one folder per screen, shared widgets, theme. Thin over ``kiosk``."""

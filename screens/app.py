@@ -1,0 +1,152 @@
+"""The Kivy application: receives ``Services``, shows the screen for each journey step.
+
+Worker threads (the card monitor) never touch widgets: their events reach the journey on the
+main thread through ``Clock.schedule_once``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Callable
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.text import LabelBase
+from kivy.core.window import Window
+from kivy.factory import Factory
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty
+from kivy.uix.floatlayout import FloatLayout
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from assets import font_path
+from hardware.ports import CardEvent
+from kiosk.bootstrap import Services
+from kiosk.session import Step
+from screens.base import KioskScreen
+from screens.observable import ObservableTranslator, Theme
+from screens.registry import STEP_SCREENS, load_screen_class
+from screens.widgets.entry import AnswerField
+from screens.widgets.keyboard import OnScreenKeyboard
+from screens.widgets.pinpad import PinPad
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+LANGUAGE_NAMES = {"ka": "ქართული", "en": "English", "ru": "Русский", "az": "Azərbaycan", "hy": "Հայերեն"}
+
+
+class KioskRoot(FloatLayout):
+    """Top bar, demo banner, the screens, and the idle countdown over them."""
+
+    demo = BooleanProperty(False)
+    countdown = NumericProperty(-1)
+    on_more_time = ObjectProperty(None)
+
+    def more_time(self) -> None:
+        """The person asked for more time."""
+        if self.on_more_time:
+            self.on_more_time()
+
+
+class KioskApp(App):
+    """The kiosk's touch interface over the journey."""
+
+    theme = ObjectProperty(None)
+    tr = ObjectProperty(None)
+
+    def __init__(self, services: Services, on_started: Callable[["KioskApp"], None] | None = None) -> None:
+        super().__init__()
+        self.services = services
+        self.journey = services.journey
+        self.title = "Community Centre Kiosk"
+        self._on_started = on_started
+        self._screens: dict[str, KioskScreen] = {}
+
+    def build(self) -> KioskRoot:
+        LabelBase.register("KioskSans", str(font_path()), fn_bold=str(font_path(bold=True)))
+        self.theme = Theme(self.services.settings.display.dpi)
+        self.tr = ObservableTranslator(self.services.translator)
+        Factory.register("PinPad", cls=PinPad)
+        Factory.register("OnScreenKeyboard", cls=OnScreenKeyboard)
+        Factory.register("AnswerField", cls=AnswerField)
+        Builder.load_file(str(HERE / "widgets" / "widgets.kv"))
+        Builder.load_file(str(HERE / "app.kv"))
+        Window.bind(size=self._on_window_size)
+        self.theme.fit(*Window.size)
+        root = KioskRoot(demo=self.services.settings.is_simulated)
+        root.on_more_time = self.journey.touch
+        self.root_widget = root
+        self.manager: ScreenManager = root.ids.sm
+        self.manager.transition = NoTransition()
+        self._build_language_buttons(root)
+        self.tr.bind(lang=lambda *_: self._refresh_current())
+        Window.bind(on_touch_down=lambda *_: self.journey.touch())
+        self.journey.subscribe(self._on_step)
+        self._show(self.journey.step)
+        Clock.schedule_interval(self._tick, 0.25)
+        return root
+
+    def on_start(self) -> None:
+        self.services.card_reader.start(self._card_event_from_any_thread)
+        if self._on_started:
+            self._on_started(self)
+
+    def on_stop(self) -> None:
+        self.services.card_reader.stop()
+
+    def _on_window_size(self, _window: object, size: tuple[int, int]) -> None:
+        self.theme.fit(*size)
+
+    def _build_language_buttons(self, root: KioskRoot) -> None:
+        box = root.ids.languages
+        for lang in self.tr.languages:
+            button = Factory.LanguageButton(text=LANGUAGE_NAMES[lang], group="language")
+            button.state = "down" if lang == self.tr.lang else "normal"
+            button.lang_code = lang
+            button.bind(on_release=lambda b: self.tr.switch(b.lang_code))
+            box.add_widget(button)
+
+    def _card_event_from_any_thread(self, event: CardEvent) -> None:
+        Clock.schedule_once(lambda _dt: self.journey.on_card_event(event))
+
+    def screen(self, name: str) -> KioskScreen:
+        """The screen called ``name``, built the first time it is needed."""
+        if name not in self._screens:
+            cls = load_screen_class(name)
+            screen = cls(journey=self.journey, tr=self.tr, name=name)
+            self._screens[name] = screen
+            self.manager.add_widget(screen)
+        return self._screens[name]
+
+    @property
+    def current_screen(self) -> str:
+        """Name of the screen showing now."""
+        return self.manager.current
+
+    def _on_step(self, step: Step) -> None:
+        self._show(step)
+
+    def _show(self, step: Step) -> None:
+        if step is Step.ATTRACT:
+            for screen in self._screens.values():
+                screen.wipe()
+        name = STEP_SCREENS[step]
+        screen = self.screen(name)
+        screen.refresh()
+        self.manager.current = name
+        self.root_widget.countdown = -1
+
+    def _refresh_current(self) -> None:
+        if self.manager.current in self._screens:
+            self._screens[self.manager.current].refresh()
+
+    def _tick(self, _dt: float) -> None:
+        self.journey.tick()
+        left = self.journey.countdown()
+        self.root_widget.countdown = -1 if left is None else left
+
+    def all_screens(self) -> dict[str, KioskScreen]:
+        """Every screen built so far (for tests that check wiping)."""
+        return dict(self._screens)
