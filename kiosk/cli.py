@@ -141,13 +141,16 @@ def _run_tour(services: Any, out_dir: Path, lang: str, size: tuple[int, int]) ->
 
     prepare_kivy(kivy_home=services.settings.kiosk.data_dir / "kivy", headless=True, size=size, fullscreen=False)
     from screens.app import KioskApp
-    from screens.tour import Tour, citizen_journey
+    from hardware.demo_pki import DEMO_CITIZEN
+    from screens.tour import DEMO_PHONE, Tour, citizen_journey
 
     holder: dict[str, Tour] = {}
 
     def start(app: KioskApp) -> None:
-        holder["tour"] = Tour(app, services.demo, out_dir, citizen_journey(services.demo, lang))
-        holder["tour"].start()
+        tour = Tour(app, services.demo, out_dir, citizen_journey(services.demo, lang))
+        tour.secrets = [*DEMO_CITIZEN.values(), DEMO_PHONE]
+        holder["tour"] = tour
+        tour.start()
 
     KioskApp(services, on_started=start).run()
     result = holder["tour"].result

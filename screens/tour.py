@@ -17,11 +17,12 @@ from kivy.core.window import Window
 
 from kiosk.bootstrap import DemoHardware
 from screens.app import KioskApp
-from screens.touch import find, tap
+from screens.touch import find, tap, walk
 
 log = logging.getLogger(__name__)
 
-SETTLE_S = 0.25  # time for the event loop to apply a step and draw a frame
+SETTLE_S = 0.25
+DEMO_PHONE = "599123456"  # time for the event loop to apply a step and draw a frame
 
 
 @dataclass
@@ -93,7 +94,7 @@ def citizen_journey(demo: DemoHardware, lang: str) -> list[TourStep]:
         TourStep("services", "services", _pin_ok),
         TourStep("form-choice", "form", _tap("services", service_id="residence_certificate")),
         TourStep("form-phone", "form", _tap("form", choice_id="employment")),
-        TourStep("form-phone-typed", "form", _type("form", "599123456")),
+        TourStep("form-phone-typed", "form", _type("form", DEMO_PHONE)),
         TourStep("form-consent", "form", _tap_id("form", "next_button")),
         TourStep("confirm", "confirm", _tap("form", consent=True)),
         TourStep("done", "done", _tap_id("confirm", "send")),
@@ -106,6 +107,18 @@ def _pin_ok(app: KioskApp) -> None:
     tap(app.screen("pin").ids.pad.ids.ok)
 
 
+def leftovers(app: KioskApp, secrets: list[str]) -> list[str]:
+    """Where any of ``secrets`` still appears in a widget's text, on any screen built so far."""
+    found = []
+    for name, screen in app.all_screens().items():
+        for widget in walk(screen):
+            for attr in ("text", "value", "greeting", "title", "body", "label", "receipt_no"):
+                text = getattr(widget, attr, None)
+                if isinstance(text, str) and any(secret and secret in text for secret in secrets):
+                    found.append(f"{name}: {type(widget).__name__}.{attr}")
+    return found
+
+
 class Tour:
     """Runs steps one after another on the Kivy clock and records the outcome."""
 
@@ -116,6 +129,7 @@ class Tour:
         self.steps = steps
         self.result = TourResult()
         self._index = 0
+        self.secrets: list[str] = []  # citizen data that must be gone from every widget at the end
 
     def start(self) -> None:
         """Begin after the first frames are drawn."""
@@ -154,6 +168,11 @@ class Tour:
         return target
 
     def _finish(self) -> None:
+        left = leftovers(self.app, self.secrets)
+        if left:
+            self.result.failed.append("citizen data left on screen after the session: " + "; ".join(left))
+        if not self.app.journey.session.is_empty:
+            self.result.failed.append("the session object still holds citizen data")
         for record in self.demo.printer.receipts:
             target = self.out_dir / f"receipt-{record.receipt.receipt_no}.png"
             record.image.save(target)

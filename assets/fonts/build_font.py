@@ -41,7 +41,7 @@ LATIN_CYRILLIC_PUNCT = [
 GEORGIAN = [*range(0x10D0, 0x1100), *range(0x1C90, 0x1CC0)]  # Mkhedruli, Mtavruli
 ARMENIAN = [*range(0x0530, 0x0590), *range(0xFB13, 0xFB18)]  # incl. ligatures
 ARROWS = list(range(0x2190, 0x2194))  # ← ↑ → ↓
-CHECK_MARK = [0x2713, 0x2716, 0x232B]  # ✓ ✖ ⌫ (check, cross, erase-left for the keypads)
+CHECK_MARK = [0x2713, 0x2716, 0x232B, 0x25CB, 0x25CF]  # ✓ ✖ ⌫ ○ ● (keypads, PIN dots)
 
 # (source file, code points).  The code point sets are disjoint; the first font
 # supplies the global tables (OS/2, post, ...) and the .notdef glyph.

@@ -1,0 +1,52 @@
+# Two commands do all the set-up: `make demo` runs the kiosk on simulated hardware,
+# `make test` runs the whole test suite. Both create the virtual environment and install
+# what is missing (Debian packages included) first, and are safe to run again.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+TOUR_DIR ?= build/tour
+
+# Debian packages: what the demo needs to draw (Mesa GL, touch input library), and
+# what the tests add (PC/SC daemon, virtual reader driver, SoftHSM2, headers for pyscard).
+DEB_DEMO := libgl1 libgl1-mesa-dri libegl1 libmtdev1
+DEB_TEST := $(DEB_DEMO) pcscd vsmartcard-vpcd softhsm2 opensc libpcsclite-dev swig
+
+.PHONY: demo test tour clean
+
+$(PY):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
+	  || { echo "Python 3.11 or newer is needed (found: $$($(PYTHON) --version))"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.demo-installed: pyproject.toml | $(PY)
+	deploy/ensure-debian-packages.sh $(DEB_DEMO)
+	$(PY) -m pip install --quiet -e '.[pkcs11]'
+	touch $@
+
+$(VENV)/.test-installed: pyproject.toml | $(PY)
+	deploy/ensure-debian-packages.sh $(DEB_TEST)
+	$(PY) -m pip install --quiet -e '.[dev,pcsc,pkcs11]'
+	touch $@ $(VENV)/.demo-installed
+
+demo: $(VENV)/.demo-installed
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+	  $(VENV)/bin/kiosk demo; \
+	else \
+	  echo "No display: running the scripted tour headless."; \
+	  $(VENV)/bin/kiosk demo --tour $(TOUR_DIR) --data-dir build/demo-data \
+	    && echo "Screenshots and the receipt are in $(CURDIR)/$(TOUR_DIR)"; \
+	fi
+
+tour: $(VENV)/.demo-installed
+	$(VENV)/bin/kiosk demo --tour $(TOUR_DIR) --data-dir build/demo-data
+
+test: $(VENV)/.test-installed
+	@$(PY) -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure"; exit 1; fi; \
+	exit $$rc
+
+clean:
+	rm -rf $(VENV) build .pytest_cache

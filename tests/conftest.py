@@ -1,0 +1,60 @@
+"""Shared fixtures: the kiosk wired by the real composition root with simulated twins."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+
+from kiosk.bootstrap import Services, build_services
+from kiosk.config import Settings, load_settings
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _headless_kivy(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Anything that starts Kivy renders offscreen and keeps its files in a temp dir."""
+    os.environ["SDL_VIDEODRIVER"] = "offscreen"
+    os.environ["KIVY_HOME"] = str(tmp_path_factory.mktemp("kivy-home"))
+    os.environ["KIVY_NO_ARGS"] = "1"
+
+
+@pytest.fixture
+def demo_settings(tmp_path: Path) -> Settings:
+    """Settings as ``kiosk demo`` makes them, with data in a temp dir."""
+    return load_settings(None, env={}).simulated(tmp_path / "data")
+
+
+class FakeClock:
+    """A clock the test moves by hand (wall time and monotonic time together)."""
+
+    def __init__(self) -> None:
+        self.now = dt.datetime(2026, 11, 21, 10, 0, tzinfo=dt.timezone.utc)
+        self.mono = 1000.0
+
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
+        self.mono += seconds
+
+    def wall(self) -> dt.datetime:
+        return self.now
+
+    def monotonic(self) -> float:
+        return self.mono
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def services(demo_settings: Settings, clock: FakeClock) -> Services:
+    """The kiosk's services from ``build_services`` with simulated hardware and a fake clock."""
+    built = build_services(demo_settings, clock=clock.wall, monotonic=clock.monotonic)
+    built.card_reader.start(built.journey.on_card_event)
+    yield built
+    built.close()

@@ -1,0 +1,96 @@
+"""The outbox on a real SQLite file: durable, numbered, immutable, resumable."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from nacl.public import PrivateKey
+
+from offline.outbox import Outbox, SubmissionState
+from offline.sealing import PayloadSealer, citizen_key, open_sealed
+
+NOW = dt.datetime(2026, 11, 21, 9, 30, tzinfo=dt.timezone.utc)
+
+
+def _outbox(path: Path, now: dt.datetime = NOW) -> Outbox:
+    return Outbox(path, "KSK-0007", lambda: now)
+
+
+def test_receipt_numbers_count_per_day(tmp_path: Path) -> None:
+    """GIVEN requests on two days WHEN they are queued THEN numbers run 0001, 0002 and restart next day."""
+    box = _outbox(tmp_path / "o.sqlite")
+    first = box.enqueue(service="s", sealed=b"x", citizen_key=None)
+    second = box.enqueue(service="s", sealed=b"y", citizen_key=None)
+    box.close()
+    tomorrow = _outbox(tmp_path / "o.sqlite", NOW + dt.timedelta(days=1))
+    third = tomorrow.enqueue(service="s", sealed=b"z", citizen_key=None)
+    assert [first.receipt_no, second.receipt_no, third.receipt_no] == [
+        "KSK-0007-261121-0001", "KSK-0007-261121-0002", "KSK-0007-261122-0001"]
+    assert len({first.id, second.id, third.id}) == 3
+
+
+def test_queued_payload_is_immutable(tmp_path: Path) -> None:
+    """GIVEN a queued request WHEN anything tries to change its payload or id THEN SQLite refuses."""
+    box = _outbox(tmp_path / "o.sqlite")
+    box.enqueue(service="s", sealed=b"x", citizen_key=None)
+    for column in ("sealed", "id", "service"):
+        with pytest.raises(sqlite3.IntegrityError, match="immutable"):
+            box.db.execute(f"UPDATE submissions SET {column} = 'other'")
+
+
+def test_sending_goes_back_to_queued_at_start(tmp_path: Path) -> None:
+    """GIVEN a request left `sending` by a crash WHEN the outbox opens again THEN it is `queued` again."""
+    box = _outbox(tmp_path / "o.sqlite")
+    item = box.enqueue(service="s", sealed=b"x", citizen_key=None)
+    box.db.execute("UPDATE submissions SET state = 'sending'")
+    box.db.conn.commit()
+    box.close()
+    again = _outbox(tmp_path / "o.sqlite")
+    assert again.get(item.id).state is SubmissionState.QUEUED
+    assert again.stats()["queued"] == 1 and again.stats()["sending"] == 0
+
+
+def test_enqueued_request_survives_a_killed_process(tmp_path: Path) -> None:
+    """GIVEN a process that enqueues and is then killed with SIGKILL WHEN the file is reopened THEN the request is there."""
+    path = tmp_path / "o.sqlite"
+    code = (
+        "import datetime as dt, os, signal, sys; sys.path.insert(0, %r)\n"
+        "from offline.outbox import Outbox\n"
+        "box = Outbox(__import__('pathlib').Path(%r), 'K', lambda: dt.datetime.now(dt.timezone.utc))\n"
+        "print(box.enqueue(service='s', sealed=b'x', citizen_key=None).id, flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    ) % (str(Path(__file__).resolve().parents[2]), str(path))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == -9
+    submission_id = proc.stdout.strip()
+    assert _outbox(path).get(submission_id).state is SubmissionState.QUEUED
+
+
+def test_stats_report_oldest_queued_age(tmp_path: Path) -> None:
+    """GIVEN a request queued an hour ago WHEN stats are read THEN the oldest queued age is 3600 s."""
+    box = _outbox(tmp_path / "o.sqlite")
+    box.enqueue(service="s", sealed=b"x", citizen_key=None)
+    later = Outbox(tmp_path / "o.sqlite", "KSK-0007", lambda: NOW + dt.timedelta(hours=1))
+    stats = later.stats()
+    assert stats["oldest_queued_age_s"] == 3600 and stats["total"] == 1 and stats["delivered"] == 0
+
+
+def test_sealed_payload_opens_only_with_the_hub_key() -> None:
+    """GIVEN a payload sealed to the hub WHEN opened THEN the hub key reads it and another key cannot."""
+    hub = PrivateKey.generate()
+    sealed = PayloadSealer(bytes(hub.public_key)).seal({"citizen": {"personal_number": "01024085083"}})
+    assert b"01024085083" not in sealed
+    assert open_sealed(bytes(hub), sealed)["citizen"]["personal_number"] == "01024085083"
+    with pytest.raises(Exception, match="Decryption failed|decrypt"):
+        open_sealed(bytes(PrivateKey.generate()), sealed)
+
+
+def test_citizen_key_is_keyed() -> None:
+    """GIVEN one personal number WHEN hashed with two kiosk secrets THEN the hashes differ and hide the number."""
+    a, b = citizen_key(b"a" * 32, "01024085083"), citizen_key(b"b" * 32, "01024085083")
+    assert a != b and "01024085083" not in a and len(a) == 64
