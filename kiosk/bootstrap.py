@@ -25,6 +25,7 @@ from kiosk.config import ConfigError, Settings
 from kiosk.i18n import Translator
 from kiosk.identity import CertificateValidator, load_trust_anchors
 from kiosk.journey import IdlePolicy, Journey
+from kiosk.session import Step
 from kiosk.submission import Submitter, SubmitterConfig
 from offline.outbox import Outbox
 from offline.sealing import PayloadSealer, decode_key, load_or_make_secret
@@ -136,6 +137,16 @@ def _hub_public_key(settings: Settings, demo: DemoHardware | None) -> bytes:
     raise ConfigError("hub.public_key: not set; enrol this kiosk with the hub first")
 
 
+def _reset_language_after_session(translator: Translator, language: str) -> Callable[[Step], None]:
+    """The next villager starts in the kiosk's own language, whatever the last one chose."""
+
+    def on_step(step: Step) -> None:
+        if step is Step.ATTRACT and translator.language != language:
+            translator.set_language(language)
+
+    return on_step
+
+
 def build_services(
     settings: Settings,
     *,
@@ -177,6 +188,7 @@ def build_services(
         today=lambda: clock().date(),
         personal_number_field=settings.card.personal_number_field,
     )
+    journey.subscribe(_reset_language_after_session(translator, settings.kiosk.language))
     services = Services(
         settings=settings,
         translator=translator,

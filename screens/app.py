@@ -107,6 +107,12 @@ class KioskApp(App):
             button.lang_code = lang
             button.bind(on_release=lambda b: self.tr.switch(b.lang_code))
             box.add_widget(button)
+        self.tr.bind(lang=lambda _tr, lang: self._mark_language(box, lang))
+
+    @staticmethod
+    def _mark_language(box: object, lang: str) -> None:
+        for button in box.children:
+            button.state = "down" if button.lang_code == lang else "normal"
 
     def _card_event_from_any_thread(self, event: CardEvent) -> None:
         Clock.schedule_once(lambda _dt: self.journey.on_card_event(event))

@@ -52,7 +52,8 @@ class FormScreen(KioskScreen):
             area.add_widget(Widget())
             return
         if kind == "consent":
-            widget = Factory.KButton(text="✓  " + self.tr.t("form.agree"), background_color=theme.ok)
+            widget = Factory.KButton(text="✓  " + self.tr.t("form.agree"))
+            widget.background_color = theme.ok  # after the kv rule, which sets the primary colour
             widget.consent = True
             widget.bind(on_release=lambda _b: self.journey.answer("yes"))
             area.add_widget(Widget(size_hint_y=0.3))

@@ -155,3 +155,11 @@ def test_outbox_failure_tells_the_truth(services: Services) -> None:
     assert services.demo.printer.receipts == []
     services.outbox.db.execute("PRAGMA query_only = OFF")
     assert services.outbox.stats()["total"] == 0  # nothing half-written
+
+
+def test_next_villager_starts_in_the_kiosk_language(services: Services) -> None:
+    """GIVEN a villager who switched to English WHEN the session ends THEN the kiosk is back in Georgian."""
+    _insert(services)
+    services.translator.set_language("en")
+    services.demo.reader.remove()
+    assert services.translator.language == "ka"
