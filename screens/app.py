@@ -17,6 +17,7 @@ from kivy.core.window import Window
 from kivy.factory import Factory
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty
+from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
@@ -35,6 +36,15 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
 LANGUAGE_NAMES = {"ka": "ქართული", "en": "English", "ru": "Русский", "az": "Azərbaycan", "hy": "Հայերեն"}
+
+
+class IdleOverlay(BoxLayout):
+    """The idle countdown box; while shown, touches on it never reach the screen beneath."""
+
+    def on_touch_down(self, touch: object) -> bool:
+        if super().on_touch_down(touch):
+            return True
+        return self.opacity > 0 and self.collide_point(*touch.pos)
 
 
 class KioskRoot(FloatLayout):
@@ -71,6 +81,7 @@ class KioskApp(App):
         Factory.register("PinPad", cls=PinPad)
         Factory.register("OnScreenKeyboard", cls=OnScreenKeyboard)
         Factory.register("AnswerField", cls=AnswerField)
+        Factory.register("IdleOverlay", cls=IdleOverlay)
         Builder.load_file(str(HERE / "widgets" / "widgets.kv"))
         Builder.load_file(str(HERE / "app.kv"))
         Window.bind(size=self._on_window_size)
