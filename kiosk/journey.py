@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from hardware.errors import CardError, CardRemoved, HardwareError, PinIncorrect, PinLocked
-from hardware.ports import CardEvent, CardEventKind, CardOpener, PinKind, PinState, ReaderInfo
+from hardware.ports import CardEvent, CardEventKind, CardOpener, PinKind, PinState, PinStatus, ReaderInfo
 from kiosk.catalogue import Catalogue, FieldType, FormField
 from kiosk.forms import normalize, validate
 from kiosk.identity import (
@@ -25,7 +25,7 @@ from kiosk.identity import (
     wipe,
 )
 from kiosk.session import CitizenSession, Problem, Step
-from kiosk.submission import Submitter
+from kiosk.submission import RequestNotQueued, Submitter
 
 log = logging.getLogger(__name__)
 
@@ -230,9 +230,8 @@ class Journey:
             return
         try:
             s.result = self._submitter.submit(s.citizen, s.service, s.answers)
-        except Exception as exc:  # the outbox could not keep it: say so, keep nothing half-done
-            log.exception("request could not be queued")
-            self._fail(_NotQueued(str(type(exc).__name__)))
+        except RequestNotQueued as exc:
+            self._fail(exc)
             return
         self._go(Step.DONE)
 
@@ -284,14 +283,8 @@ class Journey:
             self.end_session("idle")
 
 
-class _NotQueued(Exception):
-    translation_key = "error.not_queued"
-    params: dict[str, object] = {}
-
-
-def _status_after(tries_left: int | None) -> "PinStatus":
-    from hardware.ports import PinStatus
-
+def _status_after(tries_left: int | None) -> PinStatus:
+    """The PIN status implied by a refusal that left ``tries_left``."""
     states = {1: PinState.FINAL_TRY, 2: PinState.COUNT_LOW}
     return PinStatus(states.get(tries_left or 0, PinState.OK), tries_left)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sqlite3
 from dataclasses import dataclass
 from typing import Callable
 
@@ -23,6 +24,13 @@ from offline.sealing import PayloadSealer, citizen_key
 log = logging.getLogger(__name__)
 
 PAYLOAD_SCHEMA = 1
+
+
+class RequestNotQueued(Exception):
+    """The outbox could not keep the request: nothing was queued, nothing may be printed."""
+
+    translation_key = "error.not_queued"
+    params: dict[str, object] = {}
 
 
 @dataclass(frozen=True)
@@ -86,12 +94,16 @@ class Submitter:
             "answers": dict(answers),
             "synthetic": synthetic,
         }
-        submission = self._outbox.enqueue(
-            service=service.id,
-            sealed=self._sealer.seal(payload),
-            citizen_key=citizen_key(self._secret, citizen.personal_number),
-            synthetic=synthetic,
-        )
+        try:
+            submission = self._outbox.enqueue(
+                service=service.id,
+                sealed=self._sealer.seal(payload),
+                citizen_key=citizen_key(self._secret, citizen.personal_number),
+                synthetic=synthetic,
+            )
+        except (sqlite3.Error, OSError) as exc:
+            log.error("request for service %s not queued: %s", service.id, type(exc).__name__)
+            raise RequestNotQueued() from exc
         log.info("request %s queued for service %s", submission.receipt_no, service.id)
         catalogue = self._catalogue()
         receipt = build_receipt(
