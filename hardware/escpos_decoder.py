@@ -10,26 +10,25 @@ one vertical motion unit is one dot, a line feeds by at least its tallest charac
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass
 
 import qrcode
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image
+
+from hardware.escpos_paper import (
+    Paper,
+    PrintBuffer,
+    emphasised,
+    printer_glyph,
+    qr_picture,
+    user_glyph,
+)
 
 log = logging.getLogger(__name__)
 
 ESC, GS, FS, DLE = b"\x1b", b"\x1d", b"\x1c", b"\x10"
 
-FONT_A_CELL = (12, 24)
-FONT_B_CELL = (9, 17)
 DEFAULT_LINE_SPACING = 30  # 1/6 inch at 180 dpi, the ESC/POS power-on default
-CUT_GAP = 12  # dots of paper drawn around the dashed cut line
-
-# File names resolve through Pillow's own search of the system font folders.
-MONO_FONT_FILES = {
-    False: ("DejaVuSansMono.ttf",),
-    True: ("DejaVuSansMono-Bold.ttf", "DejaVuSansMono.ttf"),
-}
 
 _QR_ERROR_LEVELS = {
     48: qrcode.constants.ERROR_CORRECT_L,
@@ -45,37 +44,6 @@ class EscposDecodeError(ValueError):
     def __init__(self, message: str, offset: int) -> None:
         super().__init__(f"{message} (command at byte {offset})")
         self.offset = offset
-
-
-# --- the printer's own font ---------------------------------------------------------------------
-
-
-@lru_cache(maxsize=8)
-def _mono_font(
-    cell_w: int, cell_h: int, bold: bool
-) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
-    """The largest monospace font whose characters fit a ``cell_w`` x ``cell_h`` printer cell."""
-    for name in MONO_FONT_FILES[bold]:
-        for px in range(cell_h, 4, -1):
-            try:
-                font = ImageFont.truetype(name, px)
-            except OSError:
-                break  # not installed; try the next name
-            ascent, descent = font.getmetrics()
-            if font.getlength("M") <= cell_w + 0.5 and ascent + descent <= cell_h + 2:
-                return font
-    log.debug("no monospace TrueType font found; drawing printer text with Pillow's default font")
-    return ImageFont.load_default(size=cell_h - 6)
-
-
-@lru_cache(maxsize=1024)
-def _glyph(char: str, font_b: bool, bold: bool) -> Image.Image:
-    """One character drawn in its printer cell (1-bit, white background)."""
-    cell_w, cell_h = FONT_B_CELL if font_b else FONT_A_CELL
-    image = Image.new("1", (cell_w, cell_h), 1)
-    font = _mono_font(cell_w, cell_h, bold)
-    ImageDraw.Draw(image).text((cell_w / 2, cell_h * 0.78), char, font=font, fill=0, anchor="ms")
-    return image
 
 
 # --- state --------------------------------------------------------------------------------------
@@ -97,57 +65,6 @@ class _PrintMode:
     qr_data: bytes = b""
 
 
-@dataclass
-class _Line:
-    """Characters waiting in the print buffer for the next line feed."""
-
-    glyphs: list[Image.Image] = field(default_factory=list)
-    align: int = 0
-
-    @property
-    def width(self) -> int:
-        return sum(g.width for g in self.glyphs)
-
-
-class _Paper:
-    """A roll of paper as wide as the print head that grows as things are printed."""
-
-    def __init__(self, width: int) -> None:
-        self.width = width
-        self.y = 0
-        self._image = Image.new("1", (width, 1024), 1)
-
-    def place(self, image: Image.Image, align: int) -> None:
-        """Print ``image`` at the current position, justified per ``align``, and move past it."""
-        x = {0: 0, 1: (self.width - image.width) // 2, 2: self.width - image.width}[align]
-        self._grow(self.y + image.height)
-        self._image.paste(image, (max(0, x), self.y))
-        self.y += image.height
-
-    def feed(self, dots: int) -> None:
-        """Advance the paper without printing."""
-        self.y += dots
-
-    def cut_line(self) -> None:
-        """Draw where the cutter went through, as a dashed line with a little paper either side."""
-        self._grow(self.y + 2 * CUT_GAP)
-        draw = ImageDraw.Draw(self._image)
-        for x in range(0, self.width, 16):
-            draw.line((x, self.y + CUT_GAP, x + 8, self.y + CUT_GAP), fill=0, width=2)
-        self.y += 2 * CUT_GAP
-
-    def picture(self) -> Image.Image:
-        """The printed paper so far."""
-        return self._image.crop((0, 0, self.width, max(1, self.y)))
-
-    def _grow(self, height: int) -> None:
-        if height <= self._image.height:
-            return
-        bigger = Image.new("1", (self.width, max(height, 2 * self._image.height)), 1)
-        bigger.paste(self._image, (0, 0))
-        self._image = bigger
-
-
 # --- the interpreter ----------------------------------------------------------------------------
 
 # Commands we step over: prefix -> number of argument bytes.
@@ -157,7 +74,6 @@ _IGNORED = {
     ESC + b"G": 1,  # double strike
     ESC + b"{": 1,  # upside down
     ESC + b"R": 1,  # international character set
-    ESC + b"?": 1,  # cancel a user-defined character
     ESC + b" ": 1,  # character spacing
     ESC + b"p": 3,  # cash drawer pulse
     ESC + b"=": 1,  # peripheral select
@@ -178,8 +94,8 @@ class _Interpreter:
         self._pos = 0
         self._start = 0  # where the current command began, for error messages
         self._mode = _PrintMode()
-        self._line = _Line()
-        self._paper = _Paper(width_dots)
+        self._line = PrintBuffer()
+        self._paper = Paper(width_dots)
         # (font_b, code) -> glyph downloaded with ESC &; replaces the built-in one under ESC % 1.
         self._user_glyphs: dict[tuple[bool, int], Image.Image] = {}
         self._handlers = {
@@ -195,6 +111,7 @@ class _Interpreter:
             ESC + b"3": self._set_spacing,
             ESC + b"&": self._define_user_chars,
             ESC + b"%": self._select_user_chars,
+            ESC + b"?": self._cancel_user_char,
             GS + b"!": self._character_size,
             GS + b"v0": self._raster_image,
             GS + b"(k": self._two_d_code,
@@ -257,31 +174,24 @@ class _Interpreter:
         mode = self._mode
         glyph = self._user_glyphs.get((mode.font_b, code)) if mode.user_chars else None
         if glyph is None:
-            glyph = _glyph(bytes([code]).decode("cp437"), mode.font_b, mode.bold)
+            glyph = printer_glyph(bytes([code]).decode("cp437"), mode.font_b, mode.bold)
+        elif mode.bold:
+            glyph = emphasised(glyph)
         if mode.width_mul > 1 or mode.height_mul > 1:
             glyph = glyph.resize(
                 (glyph.width * mode.width_mul, glyph.height * mode.height_mul), Image.NEAREST
             )
         if self._line.width + glyph.width > self._paper.width:
             self._flush_line()  # the printer wraps at the right margin by itself
-        if not self._line.glyphs:
-            self._line.align = mode.align  # ESC a counts only at the start of a line
-        self._line.glyphs.append(glyph)
+        self._line.add(glyph, mode.align)
 
     def _print_buffer(self) -> int | None:
         """Print the buffered characters without feeding; their height, None if there were none."""
-        glyphs = self._line.glyphs
-        if not glyphs:
+        row = self._line.take_row()
+        if row is None:
             return None
-        height = max(g.height for g in glyphs)
-        row = Image.new("1", (self._line.width, height), 1)
-        x = 0
-        for glyph in glyphs:
-            row.paste(glyph, (x, height - glyph.height))  # characters share a baseline
-            x += glyph.width
         self._paper.place(row, self._line.align)
-        self._line = _Line()
-        return height
+        return row.height
 
     def _flush_line(self) -> bool:
         """Print the buffer and feed one line; False when there was nothing to print."""
@@ -311,7 +221,8 @@ class _Interpreter:
 
     def _initialise(self) -> None:
         self._mode = _PrintMode()
-        self._line = _Line()  # ESC @ clears the print buffer without printing it
+        self._line = PrintBuffer()  # ESC @ clears the print buffer without printing it
+        self._user_glyphs.clear()  # ... and forgets the user-defined characters
 
     def _justify(self) -> None:
         self._mode.align = self._byte() % 48 % 3
@@ -348,15 +259,15 @@ class _Interpreter:
         for code in range(first, last + 1):
             width = self._byte()
             columns = self._take(rows_bytes * width)
-            glyph = Image.new("1", (width, rows_bytes * 8), 1)
-            for x in range(width):
-                for y in range(rows_bytes * 8):
-                    if columns[x * rows_bytes + y // 8] & (0x80 >> (y % 8)):
-                        glyph.putpixel((x, y), 0)
+            glyph = user_glyph(columns, rows_bytes, width, self._mode.font_b)
             self._user_glyphs[(self._mode.font_b, code)] = glyph
 
     def _select_user_chars(self) -> None:
         self._mode.user_chars = bool(self._byte() & 1)
+
+    def _cancel_user_char(self) -> None:
+        code = self._byte()
+        self._user_glyphs.pop((self._mode.font_b, code), None)
 
     # -- pictures, QR codes, cutting -------------------------------------------------------------
 
@@ -391,13 +302,9 @@ class _Interpreter:
             self._print_qr()
 
     def _print_qr(self) -> None:
-        code = qrcode.QRCode(
-            error_correction=self._mode.qr_error, box_size=self._mode.qr_module, border=0
-        )
-        code.add_data(self._mode.qr_data)
-        code.make(fit=True)
+        mode = self._mode
         self._flush_line()
-        self._paper.place(code.make_image().get_image().convert("1"), self._mode.align)
+        self._paper.place(qr_picture(mode.qr_data, mode.qr_module, mode.qr_error), mode.align)
 
     def _skip_sized_function(self) -> None:
         """GS ( fn pL pH ...: other functions (graphics, settings) say their own length."""

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from hardware.errors import CoverOpen, PaperOut, PrinterOffline
 from hardware.escpos_decoder import decode
 from hardware.escpos_encoding import encode_receipt
+from hardware.escpos_status import error_for
 from hardware.ports import PaperState, PrinterStatus
 from hardware.printer_profiles import PROFILES, PrinterProfile
 from kiosk.receipts import Receipt
@@ -84,14 +84,10 @@ class SimulatedPrinter:
         self.receipts.clear()
 
     def _raise_unless_ready(self) -> None:
-        # Offline first: a printer that doesn't answer can't tell us about its cover or paper.
-        status = self.current_status
-        if not status.online:
-            raise PrinterOffline()
-        if status.cover_open:
-            raise CoverOpen()
-        if status.paper is PaperState.OUT:
-            raise PaperOut()
+        # The same rule as the ESC/POS printer's, so the demo fails the way a real kiosk would.
+        error = error_for(self.current_status)
+        if error is not None:
+            raise error
 
 
 def _file_safe(name: str) -> str:

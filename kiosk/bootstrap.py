@@ -17,7 +17,8 @@ from typing import Callable
 from assets import ASSETS_DIR
 from hardware.demo_pki import DemoPki, load_or_make_demo_pki
 from hardware.ports import CardOpener, CardReader, ReceiptPrinter
-from hardware.printer_profiles import profile_for_width
+from hardware.escpos_printer import open_printer
+from hardware.printer_profiles import PROFILES, PrinterProfile, profile_for_width
 from hardware.simulated_card import SimulatedCardReader, SimulatedIdCard
 from hardware.simulated_printer import SimulatedPrinter
 from kiosk.catalogue import Catalogue, load_catalogue
@@ -89,7 +90,7 @@ def _demo_hardware(settings: Settings) -> DemoHardware:
     pki = load_or_make_demo_pki(data / "demo-pki")
     hub_key = load_or_make_secret(data / "demo-hub" / "hub-private.key")
     printer = SimulatedPrinter(
-        profile=profile_for_width(settings.printer.paper_width_dots), out_dir=data / "receipts"
+        profile=printer_profile(settings), out_dir=data / "receipts", mode=settings.printer.mode
     )
     return DemoHardware(SimulatedCardReader(), printer, pki, hub_key)
 
@@ -105,6 +106,14 @@ READERS: dict[str, Callable[[Settings, DemoHardware | None], tuple[CardReader, C
 CARDS = {"simulated"}  # PKCS#11 cards arrive with the ID-card adapter (issue 3)
 
 
+def printer_profile(settings: Settings) -> PrinterProfile:
+    """The configured printer model, or the most cautious one for the paper width."""
+    name = settings.printer.profile
+    if not name:
+        return profile_for_width(settings.printer.paper_width_dots)
+    return _choose("printer.profile", name, PROFILES)
+
+
 def _printer(settings: Settings, demo: DemoHardware | None) -> ReceiptPrinter | None:
     uri = settings.printer.uri
     if not uri:
@@ -112,8 +121,10 @@ def _printer(settings: Settings, demo: DemoHardware | None) -> ReceiptPrinter | 
     if uri == "simulated":
         assert demo is not None
         return demo.printer
-    scheme = uri.split("://", 1)[0]
-    raise ConfigError(f"printer.uri: {scheme}:// printers are not supported yet; use 'simulated' or leave it empty")
+    try:
+        return open_printer(uri, printer_profile(settings), mode=settings.printer.mode)
+    except ValueError as exc:
+        raise ConfigError(f"printer.uri: {exc}") from None
 
 
 def _trust_anchors(settings: Settings, demo: DemoHardware | None) -> Path:

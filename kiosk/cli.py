@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from kiosk import __version__
+from kiosk import __version__, print_test
 from kiosk.config import LANGUAGES, ConfigError, Settings, load_settings
 
 log = logging.getLogger("kiosk")
@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Print the version, configuration file, data directory, chosen drivers "
                           "and what each device and the outbox report. Exit 1 if the configuration is invalid.")
     diag.add_argument("--json", action="store_true", help="machine-readable output")
+    print_test.add_parser(sub, common)
     return parser
 
 
@@ -221,6 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(settings)
         if args.command == "demo":
             return cmd_demo(settings, args)
+        if args.command == "print-test":
+            return print_test.run(settings, args)
         return cmd_diag(settings, args.json)
     except ConfigError as exc:
         print(f"kiosk: configuration error: {exc}", file=sys.stderr)

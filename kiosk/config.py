@@ -70,6 +70,8 @@ class PrinterSettings:
 
     uri: str = ""
     paper_width_dots: Literal[384, 512, 576] = 576
+    profile: str = ""  # a name from hardware.printer_profiles.PROFILES; empty = most cautious for the width
+    mode: Literal["raster", "udc"] = "raster"  # udc: Georgian as downloaded characters, for slow serial links
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import datetime
-from decimal import Decimal
 
 import pytest
-import zxingcpp
 from PIL import ImageOps
 
 from hardware.errors import CoverOpen, PaperOut, PrinterOffline
@@ -16,64 +13,12 @@ from hardware.escpos_encoding import encode_receipt, encode_whole_image
 from hardware.ports import PaperState
 from hardware.printer_profiles import PROFILES, PrinterProfile, profile_for_width
 from hardware.simulated_printer import SimulatedPrinter
-from kiosk.receipts import LineStyle, Receipt, ReceiptLine, build_receipt
+from kiosk.receipts import LineStyle, ReceiptLine
+from tests.hardware.receipt_samples import make_receipt, read_qr_urls
 
 ESC_INIT = b"\x1b@"
 RASTER = b"\x1dv0"
 NATIVE_QR = b"\x1d(k"
-
-GEORGIAN = {
-    "receipt.state_delivered": "მოთხოვნა გაგზავნილია",
-    "receipt.state_queued": "მოთხოვნა რიგშია და გაიგზავნება კავშირის აღდგენისას",
-    "receipt.number": "ქვითრის ნომერი",
-    "receipt.date": "თარიღი",
-    "receipt.citizen": "მოქალაქე",
-    "receipt.personal_number": "პირადი ნომერი",
-    "receipt.fee": "საფასური",
-    "receipt.scan_qr": "დაასკანერეთ QR კოდი სტატუსის სანახავად",
-}
-ENGLISH = {
-    "receipt.state_delivered": "Request sent",
-    "receipt.state_queued": "Request queued; it will be sent when the connection is back",
-    "receipt.number": "Receipt No.",
-    "receipt.date": "Date",
-    "receipt.citizen": "Citizen",
-    "receipt.personal_number": "Personal ID",
-    "receipt.fee": "Fee",
-    "receipt.scan_qr": "Scan the QR code to see the status",
-}
-
-
-def make_receipt(language: str = "ka", receipt_no: str = "KS-2025-000123") -> Receipt:
-    """A receipt as the kiosk builds it, in Georgian or English."""
-    words = GEORGIAN if language == "ka" else ENGLISH
-    ka = language == "ka"
-    return build_receipt(
-        tr=lambda key, **params: words[key],
-        language=language,
-        request_id="3f2a9c1e-7b4d-4e8a-9f0c-2d6b1a5e8c47",
-        receipt_no=receipt_no,
-        agency="საჯარო სერვისების დარბაზი" if ka else "Public Service Hall",
-        service="ცნობა მისამართის შესახებ" if ka else "Certificate of address",
-        created_at=datetime(2025, 11, 21, 10, 31),
-        citizen_name="ნინო ბერიძე" if ka else "Nino Beridze",
-        personal_number="01024056789",
-        fee=Decimal("2"),
-        delivered=False,
-        next_steps="პასუხს მიიღებთ SMS-ით 5 სამუშაო დღეში."
-        if ka
-        else "You will get the answer by SMS.",
-        centre_name="სოფელ ზემო ხოდაშენის სათემო ცენტრი"
-        if ka
-        else "Zemo Khodasheni Community Centre",
-        status_url_template="https://my.gov.ge/r/{id}",
-    )
-
-
-def read_qr_urls(image) -> list[str]:
-    """Every QR code a phone would find on the printed paper."""
-    return [found.text for found in zxingcpp.read_barcodes(image.convert("L"))]
-
 
 # --- encoding ---------------------------------------------------------------------------------
 
