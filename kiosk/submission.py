@@ -130,6 +130,7 @@ class Submitter:
         try:
             self._printer.print_receipt(receipt)
         except PrinterError as exc:
-            log.warning("receipt %s not printed: %s", receipt.receipt_no, type(exc).__name__)
+            log.warning("receipt %s not printed: %s; reprint queued", receipt.receipt_no, type(exc).__name__)
+            self._outbox.queue_reprint(receipt.request_id, exc.translation_key)
             return SubmissionResult(receipt, printed=False, print_error=exc.translation_key)
         return SubmissionResult(receipt, printed=True)

@@ -51,6 +51,17 @@ def m001_submissions(db: sqlite_utils.Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m002_reprints(db: sqlite_utils.Database) -> None:
+    """Receipts that did not print, waiting for staff to reprint them."""
+    db["reprints"].create(
+        {"request_id": str, "reason": str, "queued_at": str, "printed_at": str},
+        pk="request_id",
+        foreign_keys=[("request_id", "submissions", "id")],
+        not_null={"reason", "queued_at"},
+    )
+
+
 class SubmissionState(enum.Enum):
     """Where a submission is on its way to the hub."""
 
@@ -157,6 +168,34 @@ class Outbox:
         rows = self.db["submissions"].rows_where(where, args, order_by="created_at desc", limit=limit)
         return [_row_to_submission(r) for r in rows]
 
+    def queue_reprint(self, request_id: str, reason: str) -> None:
+        """Remember that a receipt did not print (``reason`` is a translation key) for staff to reprint."""
+        with self.db.atomic():
+            self.db["reprints"].upsert(
+                {"request_id": request_id, "reason": reason, "queued_at": self._clock().isoformat(),
+                 "printed_at": None},
+                pk="request_id",
+            )
+
+    def pending_reprints(self) -> list[tuple[Submission, str]]:
+        """Submissions whose receipt still needs printing, oldest first, with why it did not print."""
+        rows = self.db.execute(
+            "SELECT s.*, r.reason AS reprint_reason FROM reprints r JOIN submissions s ON s.id = r.request_id "
+            "WHERE r.printed_at IS NULL ORDER BY r.queued_at"
+        )
+        columns = [c[0] for c in rows.description]
+        return [
+            (_row_to_submission(row), row["reprint_reason"])
+            for row in (dict(zip(columns, values)) for values in rows.fetchall())
+        ]
+
+    def mark_reprinted(self, request_id: str) -> None:
+        """The receipt came out of the printer after all."""
+        with self.db.atomic():
+            self.db.execute(
+                "UPDATE reprints SET printed_at = ? WHERE request_id = ?", [self._clock().isoformat(), request_id]
+            )
+
     def stats(self) -> dict[str, float | int | None]:
         """Counts per state, the total, and the age in seconds of the oldest queued submission."""
         counts = {s.value: 0 for s in SubmissionState}
@@ -166,7 +205,8 @@ class Outbox:
             "SELECT min(created_at) FROM submissions WHERE state = ?", [SubmissionState.QUEUED.value]
         ).fetchone()[0]
         age = (self._clock() - dt.datetime.fromisoformat(oldest)).total_seconds() if oldest else None
-        return {**counts, "total": sum(counts.values()), "oldest_queued_age_s": age}
+        reprints = self.db.execute("SELECT count(*) FROM reprints WHERE printed_at IS NULL").fetchone()[0]
+        return {**counts, "total": sum(counts.values()), "oldest_queued_age_s": age, "reprints_pending": reprints}
 
     def close(self) -> None:
         """Close the database file."""

@@ -59,3 +59,10 @@ def test_production_defaults_never_fall_back_to_simulated(tmp_path: Path) -> Non
     assert not settings.is_simulated
     with pytest.raises(ConfigError, match="card.reader: not set"):
         build_services(settings)
+
+
+def test_example_configuration_is_valid() -> None:
+    """GIVEN deploy/kiosk.example.toml WHEN loaded THEN every key in it is known and valid."""
+    example = Path(__file__).resolve().parents[2] / "deploy" / "kiosk.example.toml"
+    settings = load_settings(example, env={})
+    assert settings.printer.profile == "80mm" and settings.kiosk.idle_timeout_s == 60

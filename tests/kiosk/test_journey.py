@@ -143,6 +143,11 @@ def test_printer_out_of_paper_still_keeps_the_request(services: Services) -> Non
     assert services.journey.step is Step.DONE
     assert not result.printed and result.print_error == "error.paper_out"
     assert services.outbox.stats()["queued"] == 1
+    [(submission, reason)] = services.outbox.pending_reprints()  # staff see it, and why
+    assert submission.id == result.receipt.request_id and reason == "error.paper_out"
+    assert services.outbox.stats()["reprints_pending"] == 1
+    services.outbox.mark_reprinted(submission.id)
+    assert services.outbox.pending_reprints() == []
 
 
 def test_outbox_failure_tells_the_truth(services: Services) -> None:
