@@ -157,8 +157,13 @@ class SimulatedCardReader:
         self._lock = threading.Lock()
 
     def start(self, on_event: Callable[[CardEvent], None]) -> None:
-        """Report events to ``on_event`` (called on the thread that inserts or removes)."""
+        """Report events to ``on_event`` (called on the thread that inserts or removes).
+
+        Like the PC/SC reader, a card already in the reader is reported at once.
+        """
         self._on_event = on_event
+        if self.card is not None:
+            self._emit(CardEventKind.CARD_INSERTED, self.card.atr)
 
     def stop(self) -> None:
         """Stop reporting events."""

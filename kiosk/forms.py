@@ -46,3 +46,14 @@ def validate(field: FormField, value: str, today: dt.date) -> str | None:
         if not dt.date(1900, 1, 1) <= day <= today.replace(year=today.year + 2):
             return "form.error.date_range"
     return None
+
+
+def field_keyboard(field: FormField) -> str:
+    """Which on-screen keyboard a field wants: ``numeric``, ``text``, ``choice`` or ``consent``."""
+    if field.type in (FieldType.NUMBER, FieldType.PHONE, FieldType.PERSONAL_NUMBER, FieldType.DATE):
+        return "numeric"
+    if field.type is FieldType.CHOICE:
+        return "choice"
+    if field.type is FieldType.CONSENT:
+        return "consent"
+    return "text"

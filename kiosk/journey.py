@@ -14,7 +14,7 @@ from typing import Callable
 
 from hardware.errors import CardError, CardRemoved, HardwareError, PinIncorrect, PinLocked
 from hardware.ports import CardEvent, CardEventKind, CardOpener, PinKind, PinState, PinStatus, ReaderInfo
-from kiosk.catalogue import Catalogue, FieldType, FormField
+from kiosk.catalogue import Catalogue, FormField
 from kiosk.forms import normalize, validate
 from kiosk.identity import (
     CertificateValidator,
@@ -288,13 +288,3 @@ def _status_after(tries_left: int | None) -> PinStatus:
     states = {1: PinState.FINAL_TRY, 2: PinState.COUNT_LOW}
     return PinStatus(states.get(tries_left or 0, PinState.OK), tries_left)
 
-
-def field_keyboard(field: FormField) -> str:
-    """Which on-screen keyboard a field wants: ``numeric``, ``text``, ``choice`` or ``consent``."""
-    if field.type in (FieldType.NUMBER, FieldType.PHONE, FieldType.PERSONAL_NUMBER, FieldType.DATE):
-        return "numeric"
-    if field.type is FieldType.CHOICE:
-        return "choice"
-    if field.type is FieldType.CONSENT:
-        return "consent"
-    return "text"

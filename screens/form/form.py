@@ -8,7 +8,7 @@ from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
 
 from kiosk.catalogue import FormField, localized
-from kiosk.journey import field_keyboard
+from kiosk.forms import field_keyboard
 from screens.base import KioskScreen
 from screens.widgets.entry import AnswerField
 from screens.widgets.keyboard import OnScreenKeyboard
