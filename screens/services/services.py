@@ -27,8 +27,8 @@ class ServicesScreen(KioskScreen):
                 text=f"{localized(service.title, lang)}\n[size={int(self.ids.grid.font_small)}]{fee}[/size]",
                 markup=True,
                 halign="left",
-                height=self.ids.grid.row_height,
             )
+            button.height = self.ids.grid.row_height  # after the kv rule's one-line height
             button.service_id = service.id
             button.bind(on_release=lambda b: self.journey.choose_service(b.service_id))
             grid.add_widget(button)
