@@ -65,6 +65,12 @@ class PinStatus:
     state: PinState
     tries_left: int | None = None
 
+    @classmethod
+    def from_tries_left(cls, tries_left: int | None) -> "PinStatus":
+        """The status a card's counter implies: 0 locked, 1 final try, 2 count low, else ok."""
+        states = {0: PinState.LOCKED, 1: PinState.FINAL_TRY, 2: PinState.COUNT_LOW}
+        return cls(states.get(tries_left, PinState.OK) if tries_left is not None else PinState.OK, tries_left)
+
 
 @dataclass(frozen=True)
 class CardCertificates:

@@ -24,7 +24,7 @@ from hardware.errors import (
     PinLocked,
     ReaderUnavailable,
 )
-from hardware.ports import CardCertificates, CardEvent, CardEventKind, PinKind, PinState, PinStatus, ReaderInfo
+from hardware.ports import CardCertificates, CardEvent, CardEventKind, PinKind, PinStatus, ReaderInfo
 
 MAX_TRIES = 3
 DEMO_ATR = bytes.fromhex("3BDB960080B1FE451F830031C064C7FC100001900074")
@@ -45,8 +45,7 @@ class _Secret:
         self.tries_left = MAX_TRIES
 
     def status(self) -> PinStatus:
-        states = {0: PinState.LOCKED, 1: PinState.FINAL_TRY, 2: PinState.COUNT_LOW}
-        return PinStatus(states.get(self.tries_left, PinState.OK), self.tries_left)
+        return PinStatus.from_tries_left(self.tries_left)
 
     def verify(self, candidate: bytearray) -> None:
         if self.tries_left == 0:

@@ -140,7 +140,7 @@ class Journey:
             prove_possession(s.card, s.certificate, pin)
         except PinIncorrect as exc:
             s.problem = Problem(exc.translation_key, dict(exc.params))
-            s.pin_status = _status_after(exc.tries_left)
+            s.pin_status = PinStatus.from_tries_left(exc.tries_left)
             self._go(Step.PIN)
             return
         except PinLocked:
@@ -281,10 +281,4 @@ class Journey:
         if remaining is not None and remaining <= 0:
             self.card_left_in = self.session.card is not None
             self.end_session("idle")
-
-
-def _status_after(tries_left: int | None) -> PinStatus:
-    """The PIN status implied by a refusal that left ``tries_left``."""
-    states = {1: PinState.FINAL_TRY, 2: PinState.COUNT_LOW}
-    return PinStatus(states.get(tries_left or 0, PinState.OK), tries_left)
 

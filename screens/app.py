@@ -94,7 +94,7 @@ class KioskApp(App):
         self._build_language_buttons(root)
         self.tr.bind(lang=lambda *_: self._refresh_current())
         Window.bind(on_touch_down=lambda *_: self.journey.touch())
-        self.journey.subscribe(self._on_step)
+        self.journey.subscribe(self._show)
         self._show(self.journey.step)
         Clock.schedule_interval(self._tick, 0.25)
         return root
@@ -141,9 +141,6 @@ class KioskApp(App):
     def current_screen(self) -> str:
         """Name of the screen showing now."""
         return self.manager.current
-
-    def _on_step(self, step: Step) -> None:
-        self._show(step)
 
     def _show(self, step: Step) -> None:
         if step is Step.ATTRACT:
