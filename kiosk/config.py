@@ -37,6 +37,9 @@ class KioskSettings:
     language: Literal["ka", "en", "ru", "az", "hy"] = "ka"
     idle_timeout_s: float = 60.0
     idle_countdown_s: float = 15.0
+    high_contrast: bool = False  # start in the high-contrast theme (villagers can switch it on any screen)
+    text_scale: float = 1.0  # 1.0 normal; villagers can ask for larger text on screen
+    audio_guidance: Literal["auto", "on", "off"] = "auto"  # auto: spoken prompts when espeak-ng is installed
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,10 @@ class CardSettings:
     token_label: str = ""
     trust_anchors: str = ""
     personal_number_field: str = "serialNumber"
+    revocation: Literal["require", "prefer", "off"] = "prefer"  # require: refuse when status unknown
+    crl_dir: str = ""  # folder of CRLs (DER or PEM), refreshed from the hub
+    crl_max_age_h: float = 72.0  # a CRL older than this (past nextUpdate + this) no longer counts
+    ocsp_timeout_s: float = 3.0  # OCSP is asked first when the certificate names a responder
 
 
 @dataclass(frozen=True)
@@ -79,7 +86,20 @@ class HubSettings:
     """The central hub; an empty URL means "not enrolled yet", requests stay queued."""
 
     url: str = ""
-    public_key: str = ""
+    public_key: str = ""  # hub's sealing key (base64); normally pinned at enrolment instead
+    sync_interval_s: float = 30.0
+    batch_max_items: int = 200
+    batch_max_bytes: int = 256_000
+    timeout_s: float = 15.0
+
+
+@dataclass(frozen=True)
+class AccessSettings:
+    """Who may open the staff and technician modes besides the hub's signed role list."""
+
+    technician_passcode_hash: str = ""  # scrypt hash made by `kiosk passcode-hash`; empty = no passcode
+    passcode_max_tries: int = 5
+    passcode_lockout_s: float = 300.0
 
 
 @dataclass(frozen=True)
@@ -99,6 +119,7 @@ class Settings:
     printer: PrinterSettings = field(default_factory=PrinterSettings)
     hub: HubSettings = field(default_factory=HubSettings)
     receipt: ReceiptSettings = field(default_factory=ReceiptSettings)
+    access: AccessSettings = field(default_factory=AccessSettings)
     source: Path | None = None
 
     @property
