@@ -16,6 +16,10 @@ from kiosk.config import LANGUAGES, ConfigError, Settings, load_settings
 
 log = logging.getLogger("kiosk")
 
+# Subcommands that live in their own module: each has ``add_parser(subparsers, common)``, which
+# registers its parser(s) with ``set_defaults(handler=run)``, and ``run(settings, args) -> int``.
+COMMAND_MODULES: list[Any] = [print_test]
+
 
 def _size(text: str) -> tuple[int, int]:
     try:
@@ -51,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--tour", type=Path, metavar="DIR",
                       help="run the scripted journey with no display; write DIR/NN-step.png and "
                       "DIR/receipt-*.png; exit 0 only if every step reached its screen")
-    demo.add_argument("--lang", choices=LANGUAGES[:2], default=None, help="language: the tour starts in Georgian and switches to it on screen")
+    demo.add_argument("--lang", choices=LANGUAGES, default=None, help="language: the tour starts in Georgian and switches to it on screen")
     demo.add_argument("--size", type=_size, default=None, metavar="WxH",
                       help="window size, e.g. 1280x800 (default) or 1920x1080")
     demo.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
@@ -61,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Print the version, configuration file, data directory, chosen drivers "
                           "and what each device and the outbox report. Exit 1 if the configuration is invalid.")
     diag.add_argument("--json", action="store_true", help="machine-readable output")
-    print_test.add_parser(sub, common)
+    for module in COMMAND_MODULES:
+        module.add_parser(sub, common)
     return parser
 
 
@@ -222,8 +227,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(settings)
         if args.command == "demo":
             return cmd_demo(settings, args)
-        if args.command == "print-test":
-            return print_test.run(settings, args)
+        handler = getattr(args, "handler", None)
+        if handler is not None:
+            return handler(settings, args)
         return cmd_diag(settings, args.json)
     except ConfigError as exc:
         print(f"kiosk: configuration error: {exc}", file=sys.stderr)

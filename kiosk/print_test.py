@@ -61,6 +61,7 @@ def add_parser(subparsers: Any, common_parent: argparse.ArgumentParser) -> None:
         help="printer model (default: [printer] profile, else the most cautious one for "
         "[printer] paper_width_dots: no native QR, no downloaded characters)",
     )
+    parser.set_defaults(handler=run)
 
 
 def sample_receipt(tr: Translator, language: str, settings: Settings, created_at: datetime) -> Receipt:
