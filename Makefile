@@ -10,7 +10,7 @@ TOUR_DIR ?= build/tour
 
 # Debian packages: what the demo needs to draw (Mesa GL, touch input library), and
 # what the tests add (PC/SC daemon, virtual reader driver, SoftHSM2, headers for pyscard).
-DEB_DEMO := libgl1 libgl1-mesa-dri libegl1 libmtdev1
+DEB_DEMO := libgl1 libgl1-mesa-dri libegl1 libmtdev1 espeak-ng
 DEB_TEST := $(DEB_DEMO) pcscd vsmartcard-vpcd softhsm2 opensc libpcsclite-dev swig
 
 .PHONY: demo test tour clean
@@ -23,7 +23,7 @@ $(PY):
 
 $(VENV)/.demo-installed: pyproject.toml | $(PY)
 	deploy/ensure-debian-packages.sh $(DEB_DEMO)
-	$(PY) -m pip install --quiet -e '.[pkcs11]'
+	$(PY) -m pip install --quiet -e '.[pkcs11,hub]'
 	touch $@
 
 $(VENV)/.test-installed: pyproject.toml | $(PY)

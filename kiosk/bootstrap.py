@@ -12,7 +12,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from assets import ASSETS_DIR
 from hardware.demo_pki import DemoPki, load_or_make_demo_pki
@@ -21,19 +21,28 @@ from hardware.escpos_printer import open_printer
 from hardware.printer_profiles import PROFILES, PrinterProfile, profile_for_width
 from hardware.simulated_card import SimulatedCardReader, SimulatedIdCard
 from hardware.simulated_printer import SimulatedPrinter
-from kiosk.catalogue import Catalogue, load_catalogue
+from kiosk.catalogue_store import CatalogueStore
 from kiosk.config import ConfigError, Settings
 from kiosk.i18n import Translator
 from kiosk.identity import CertificateValidator, load_trust_anchors
+from kiosk.revocation import RevocationChecker
 from kiosk.journey import IdlePolicy, Journey
+from kiosk.my_requests import MyRequests, outbox_source
+from kiosk.signing import QualifiedSigner
+from kiosk.speech import AudioGuide, NullSpeaker
+from hardware.espeak_speaker import EspeakSpeaker
+from offline.ratings import Ratings
+from kiosk.privileged import Privileged, build_privileged
 from kiosk.session import Step
+from kiosk.staff_session import RoleModes
 from kiosk.submission import Submitter, SubmitterConfig
+from offline.enrollment import NotEnrolled, load_enrollment
 from offline.outbox import Outbox
 from offline.sealing import PayloadSealer, decode_key, load_or_make_secret
 
 log = logging.getLogger(__name__)
 
-UI_LANGUAGES = ("ka", "en")
+UI_LANGUAGES = ("ka", "en", "ru", "az", "hy")
 
 
 def utc_now() -> dt.datetime:
@@ -61,13 +70,20 @@ class Services:
 
     settings: Settings
     translator: Translator
-    catalogue: Callable[[], Catalogue]
+    catalogue: CatalogueStore  # call it for the catalogue in force; the sync engine feeds on_catalogue(bytes)
     card_reader: CardReader
     open_card: CardOpener
     printer: ReceiptPrinter | None
     outbox: Outbox
     journey: Journey
     demo: DemoHardware | None = None
+    submitter: Submitter | None = None  # the one path a request takes into the outbox (also `kiosk dev load`)
+    audio: AudioGuide | None = None  # spoken prompts; the app attaches it to the journey
+    ratings: Ratings | None = None  # satisfaction counts, for the heartbeat
+    privileged: Privileged | None = None  # audit log, role gate, staff desk (staff and technician modes)
+    validator: CertificateValidator | None = None  # for the card diagnostics (`kiosk diag card`)
+    sync: Any = None  # the SyncEngine once started (kiosk.sync_setup.start_sync); the UI subscribes to it
+    modes: RoleModes | None = None  # citizen / role login / staff / technician mode (kiosk.staff_session)
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def close(self) -> None:
@@ -95,15 +111,41 @@ def _demo_hardware(settings: Settings) -> DemoHardware:
     return DemoHardware(SimulatedCardReader(), printer, pki, hub_key)
 
 
-def _simulated_reader(settings: Settings, demo: DemoHardware | None) -> tuple[CardReader, CardOpener]:
+def _simulated_card(settings: Settings, demo: DemoHardware | None) -> tuple[CardReader, CardOpener]:
+    if settings.card.reader not in ("", "simulated"):
+        raise ConfigError(f"card.reader: {settings.card.reader!r}; the simulated card goes with 'simulated'")
     assert demo is not None
     return demo.reader, demo.reader.open_card
 
 
-READERS: dict[str, Callable[[Settings, DemoHardware | None], tuple[CardReader, CardOpener]]] = {
-    "simulated": _simulated_reader,
+def _pkcs11_card(settings: Settings, demo: DemoHardware | None) -> tuple[CardReader, CardOpener]:
+    """The ID card through its PKCS#11 module; presence from PC/SC or from the module's slot list."""
+    from hardware.pkcs11_card import Pkcs11CardOpener
+    from hardware.pkcs11_module import Pkcs11Module
+    from hardware.pkcs11_reader import Pkcs11SlotReader
+
+    reader_name = _choose("card.reader", settings.card.reader or "pkcs11", PKCS11_READERS)
+    if not settings.card.pkcs11_module:
+        raise ConfigError("card.pkcs11_module: not set; give the path of the ID card's PKCS#11 library")
+    if not Path(settings.card.pkcs11_module).exists():
+        raise ConfigError(f"card.pkcs11_module: {settings.card.pkcs11_module} does not exist")
+    module = Pkcs11Module(settings.card.pkcs11_module)
+    opener = Pkcs11CardOpener(module, settings.card.token_label)
+    if reader_name == "pcsc":
+        from hardware.pcsc_reader import PcscCardReader
+
+        return PcscCardReader(), opener
+    return Pkcs11SlotReader(module, settings.card.token_label), opener
+
+
+# card.reader for the pkcs11 driver: PC/SC events (real readers), or the module's own slot list
+# (modules that reach readers themselves, and SoftHSM2 in tests). Empty means the slot list.
+PKCS11_READERS = {"pcsc": "pcsc", "pkcs11": "pkcs11"}
+
+CARD_DRIVERS: dict[str, Callable[[Settings, DemoHardware | None], tuple[CardReader, CardOpener]]] = {
+    "simulated": _simulated_card,
+    "pkcs11": _pkcs11_card,
 }
-CARDS = {"simulated"}  # PKCS#11 cards arrive with the ID-card adapter (issue 3)
 
 
 def printer_profile(settings: Settings) -> PrinterProfile:
@@ -136,6 +178,12 @@ def _trust_anchors(settings: Settings, demo: DemoHardware | None) -> Path:
 
 
 def _hub_public_key(settings: Settings, demo: DemoHardware | None) -> bytes:
+    try:  # the key pinned at enrolment wins: it belongs to the hub this kiosk really sends to
+        enrolled = load_enrollment(settings.kiosk.data_dir)
+    except NotEnrolled as exc:
+        raise ConfigError(f"enrollment.json: {exc}; enrol again with kiosk enroll --force") from None
+    if enrolled is not None:
+        return enrolled.seal_key()
     if settings.hub.public_key:
         try:
             return decode_key(settings.hub.public_key)
@@ -158,6 +206,38 @@ def _reset_language_after_session(translator: Translator, language: str) -> Call
     return on_step
 
 
+def audio_guide(settings: Settings, translator: Translator) -> AudioGuide:
+    """Spoken prompts through espeak-ng when installed; ``audio_guidance`` says whether they start on."""
+    mode = settings.kiosk.audio_guidance
+    if EspeakSpeaker.is_usable():
+        return AudioGuide(EspeakSpeaker(), translator, available=True, enabled=mode != "off")
+    if mode == "on":
+        log.warning("kiosk.audio_guidance is on but espeak-ng is not installed: no spoken prompts")
+    return AudioGuide(NullSpeaker(), translator, available=False, enabled=False)
+
+
+@dataclass
+class CardParts:
+    """What reading and checking an ID card needs, without the rest of the kiosk (``kiosk diag card``)."""
+
+    reader: CardReader
+    open_card: CardOpener
+    validator: CertificateValidator
+    demo: DemoHardware | None
+
+
+def build_card_parts(settings: Settings, *, clock: Callable[[], dt.datetime] = utc_now) -> CardParts:
+    """The card reader, card opener and certificate validator chosen by ``[card]``."""
+    make_card = _choose("card.driver", settings.card.driver, CARD_DRIVERS)
+    demo = _demo_hardware(settings) if settings.is_simulated else None
+    reader, opener = make_card(settings, demo)
+    anchors = load_trust_anchors(_trust_anchors(settings, demo))
+    validator = CertificateValidator(
+        anchors, clock, revocation=RevocationChecker.from_settings(settings, clock), policy=settings.card.revocation
+    )
+    return CardParts(reader, opener, validator, demo)
+
+
 def build_services(
     settings: Settings,
     *,
@@ -165,35 +245,35 @@ def build_services(
     monotonic: Callable[[], float] = time.monotonic,
 ) -> Services:
     """Wire the kiosk from ``settings``; raises ``ConfigError`` naming any bad setting."""
-    make_reader = _choose("card.reader", settings.card.reader, READERS)
-    _choose("card.driver", settings.card.driver, dict.fromkeys(CARDS))
-    simulated = settings.is_simulated
-    demo = _demo_hardware(settings) if simulated else None
-    reader, opener = make_reader(settings, demo)
+    card = build_card_parts(settings, clock=clock)
+    demo, reader, opener, validator = card.demo, card.reader, card.open_card, card.validator
     printer = _printer(settings, demo)
     data = settings.kiosk.data_dir
     data.mkdir(parents=True, exist_ok=True)
 
     translator = Translator(ASSETS_DIR / "locale", UI_LANGUAGES, settings.kiosk.language)
-    catalogue = load_catalogue(ASSETS_DIR / "catalogue" / "catalogue.json")
-    anchors = load_trust_anchors(_trust_anchors(settings, demo))
-    validator = CertificateValidator(anchors, clock)
+    catalogue = CatalogueStore(data)  # the bundled catalogue, or a newer one the hub sent
     outbox = Outbox(data / "outbox.sqlite", settings.kiosk.kiosk_id, clock)
     submitter = Submitter(
         outbox=outbox,
         sealer=PayloadSealer(_hub_public_key(settings, demo)),
         printer=printer,
-        catalogue=lambda: catalogue,
+        catalogue=catalogue,
         tr=translator,
         config=SubmitterConfig(settings.kiosk.kiosk_id, settings.kiosk.centre_name, settings.receipt.status_url),
         citizen_secret=load_or_make_secret(data / "citizen-hash.key"),
         clock=clock,
     )
+    ratings = Ratings(outbox.db, clock)
+    my_requests = MyRequests(secret=load_or_make_secret(data / "citizen-hash.key"), local=outbox_source(outbox))
     journey = Journey(
         open_card=opener,
         validator=validator,
-        catalogue=lambda: catalogue,
+        catalogue=catalogue,
         submitter=submitter,
+        signer=QualifiedSigner(validator, settings.card.personal_number_field),
+        my_requests=my_requests,
+        record_rating=ratings.record,
         idle=IdlePolicy(settings.kiosk.idle_timeout_s, settings.kiosk.idle_countdown_s),
         clock=monotonic,
         today=lambda: clock().date(),
@@ -203,13 +283,27 @@ def build_services(
     services = Services(
         settings=settings,
         translator=translator,
-        catalogue=lambda: catalogue,
+        catalogue=catalogue,
         card_reader=reader,
         open_card=opener,
         printer=printer,
         outbox=outbox,
         journey=journey,
         demo=demo,
+        submitter=submitter,
+        validator=validator,
+        audio=audio_guide(settings, translator),
+        ratings=ratings,
     )
     services.closers.append(outbox.close)
+    services.privileged = build_privileged(settings, outbox=outbox, printer=printer, catalogue=services.catalogue,
+                                           translator=translator, journey=journey, clock=clock)
+    services.closers.append(services.privileged.audit.close)
+    services.modes = RoleModes(
+        journey=journey, access=services.privileged.access, staff=services.privileged.staff, open_card=opener,
+        validator=validator, translator=translator, language=settings.kiosk.language,
+        idle=IdlePolicy(settings.kiosk.idle_timeout_s, settings.kiosk.idle_countdown_s), clock=monotonic, wall=clock,
+        personal_number_field=settings.card.personal_number_field,
+    )
+    services.closers.append(services.audio.close)
     return services

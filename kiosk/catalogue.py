@@ -1,25 +1,38 @@
 """The service catalogue: what a villager can ask for, in every language, as data.
 
-Read from ``assets/catalogue/catalogue.json`` (a newer version from the hub may replace it).
-A malformed catalogue raises ``CatalogueError`` naming what is wrong; nothing half-loads.
+The JSON form is checked against ``assets/catalogue/catalogue.schema.json`` (jsonschema), then
+for what a schema cannot say (ids that repeat, ranges that are upside down). A malformed
+catalogue raises ``CatalogueError`` naming where and what is wrong; nothing half-loads.
+Which catalogue is in force (bundled or newer from the hub) is ``kiosk.catalogue_store``'s job.
 """
 
 from __future__ import annotations
 
 import enum
+import functools
 import json
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+from jsonschema.exceptions import ValidationError, best_match
+
+from assets import ASSETS_DIR
+
+SCHEMA_PATH = ASSETS_DIR / "catalogue" / "catalogue.schema.json"
+BUNDLED_PATH = ASSETS_DIR / "catalogue" / "catalogue.json"
+
 
 class CatalogueError(ValueError):
-    """The catalogue file is not what the kiosk can use."""
+    """The catalogue is not what the kiosk can use; the message says where and why."""
+
+    translation_key = "error.catalogue"
 
 
 class FieldType(enum.Enum):
-    """Kinds of form field, each with its own keyboard and validation."""
+    """Kinds of form field, each with its own input widget and validation."""
 
     TEXT = "text"
     NUMBER = "number"
@@ -28,6 +41,15 @@ class FieldType(enum.Enum):
     PHONE = "phone"
     PERSONAL_NUMBER = "personal_number"
     CONSENT = "consent"
+
+
+class ServiceKind(enum.Enum):
+    """What choosing a service starts: a form to send, or one of the kiosk's own flows."""
+
+    FORM = "form"
+    PIN_CHANGE = "pin_change"
+    PUK_UNBLOCK = "puk_unblock"
+    MY_REQUESTS = "my_requests"
 
 
 Localized = dict[str, str]
@@ -43,35 +65,47 @@ class Choice:
 
 @dataclass(frozen=True)
 class FormField:
-    """One question of a service's form."""
+    """One question of a service's form, with the bounds its type takes."""
 
     id: str
     type: FieldType
     label: Localized
     help: Localized
     required: bool = True
-    max_length: int = 200
+    prefill: str | None = None  # "citizen.full_name", "citizen.personal_number", ...
+    min_length: int = 1  # text
+    max_length: int = 200  # text
+    minimum: int | None = None  # number
+    maximum: int | None = None  # number
+    min_days: int = 0  # date, days from today
+    max_days: int = 0  # date, days from today
     choices: tuple[Choice, ...] = ()
-    prefill: str | None = None  # "citizen.full_name" / "citizen.personal_number"
 
 
 @dataclass(frozen=True)
 class Service:
-    """A public service the kiosk can take a request for."""
+    """A public service, or one of the kiosk's own flows (``kind``)."""
 
     id: str
-    agency: str
+    kind: ServiceKind
+    agency: str | None  # None only for "my requests", which spans every agency
     title: Localized
     help: Localized
-    fee: Decimal
+    fee_tetri: int
     processing_days: int
-    signature_required: bool
+    documents: tuple[Localized, ...]
+    needs_signature: bool
     fields: tuple[FormField, ...]
+
+    @property
+    def fee(self) -> Decimal:
+        """The fee in lari (``Decimal("5.00")``)."""
+        return (Decimal(self.fee_tetri) / 100).quantize(Decimal("0.01"))
 
 
 @dataclass(frozen=True)
 class Catalogue:
-    """All services and the agencies' names."""
+    """All services and the agencies' names, at one version."""
 
     version: int
     languages: tuple[str, ...]
@@ -87,87 +121,160 @@ class Catalogue:
 
 
 def localized(texts: Localized, language: str) -> str:
-    """The text in ``language`` (the catalogue guarantees every language is present)."""
+    """The text in ``language`` (the schema guarantees every language is present)."""
     return texts[language]
 
 
-def _texts(where: str, raw: Any, languages: tuple[str, ...]) -> Localized:
-    if not isinstance(raw, dict):
-        raise CatalogueError(f"{where}: expected texts per language")
-    missing = [lang for lang in languages if not isinstance(raw.get(lang), str) or not raw[lang].strip()]
-    if missing:
-        raise CatalogueError(f"{where}: missing text in {', '.join(missing)}")
-    return {lang: raw[lang] for lang in languages}
+@functools.cache
+def _validator() -> jsonschema.Draft202012Validator:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
 
 
-def _field(where: str, raw: dict, languages: tuple[str, ...]) -> FormField:
-    try:
-        kind = FieldType(raw["type"])
-    except (KeyError, ValueError):
-        allowed = ", ".join(t.value for t in FieldType)
-        raise CatalogueError(f"{where}.type: {raw.get('type')!r} is not one of {allowed}") from None
-    choices = tuple(
-        Choice(c["id"], _texts(f"{where}.choices[{i}]", c.get("label"), languages))
-        for i, c in enumerate(raw.get("choices", []))
-    )
-    if kind is FieldType.CHOICE and len(choices) < 2:
-        raise CatalogueError(f"{where}: a choice field needs at least two choices")
-    return FormField(
+def _where(path: Any) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _describe(error: ValidationError) -> str:
+    """One schema error as a sentence that says where and how to fix it."""
+    where = _where(error.absolute_path)
+    if error.validator == "required":
+        name = next(n for n in error.validator_value if n not in error.instance)
+        template = error.schema.get("x-missing")
+        if template:
+            return f"{where}: {template.format(name=name)}"
+        return f"{where}: missing {name!r}" if where else f"catalogue is missing {name!r}"
+    if error.validator == "not" and isinstance(error.instance, dict):
+        # the schema's "else: not required [...]": settings that belong to another field type
+        misplaced = sorted(set(error.instance) & set(_required_names(error.validator_value)))
+        kind = error.instance.get("type") or error.instance.get("kind")
+        return f"{where}: {', '.join(misplaced)} does not apply to a {kind} field"
+    template = error.schema.get("x-error") if isinstance(error.schema, dict) else None
+    if template:
+        allowed = ", ".join(map(str, error.schema.get("enum", [])))
+        return f"{where}: " + template.format(value=repr(error.instance), allowed=allowed)
+    return f"{where or 'catalogue'}: {error.message}"[:300]  # some messages quote the whole object
+
+
+def _required_names(schema: Any) -> list[str]:
+    """Every property name a (nested) ``required`` in ``schema`` lists."""
+    if isinstance(schema, dict):
+        names = list(schema.get("required", []))
+        for value in schema.values():
+            names += _required_names(value)
+        return names
+    if isinstance(schema, list):
+        return [name for item in schema for name in _required_names(item)]
+    return []
+
+
+def check_schema(data: Any) -> None:
+    """Raise ``CatalogueError`` with the most telling schema error, if there is one."""
+    errors = list(_validator().iter_errors(data))
+    # a wrong type or a missing key explains more than "this setting is for another type" does
+    plain = [e for e in errors if e.validator != "not"]
+    error = best_match(plain or errors)
+    if error is not None:
+        raise CatalogueError(_describe(error))
+
+
+# What the card can fill in, by field type.
+_PREFILLS = {
+    FieldType.PERSONAL_NUMBER: ("citizen.personal_number",),
+    FieldType.TEXT: ("citizen.full_name", "citizen.given_name", "citizen.surname"),
+}
+
+
+def _unique(where: str, ids: list[str], what: str) -> None:
+    if len(set(ids)) != len(ids):
+        repeated = sorted({i for i in ids if ids.count(i) > 1})
+        raise CatalogueError(f"{where}: {what} ids repeat ({', '.join(repeated)})")
+
+
+def _field(where: str, raw: dict) -> FormField:
+    kind = FieldType(raw["type"])
+    choices = tuple(Choice(c["id"], c["label"]) for c in raw.get("choices", []))
+    _unique(where, [c.id for c in choices], "choice")
+    field = FormField(
         id=raw["id"],
         type=kind,
-        label=_texts(f"{where}.label", raw.get("label"), languages),
-        help=_texts(f"{where}.help", raw.get("help"), languages),
-        required=bool(raw.get("required", True)),
-        max_length=int(raw.get("max_length", 200)),
-        choices=choices,
+        label=raw["label"],
+        help=raw["help"],
+        required=raw.get("required", True),
         prefill=raw.get("prefill"),
+        min_length=raw.get("min_length", 1),
+        max_length=raw.get("max_length", 200),
+        minimum=raw.get("min"),
+        maximum=raw.get("max"),
+        min_days=raw.get("min_days", 0),
+        max_days=raw.get("max_days", 0),
+        choices=choices,
     )
+    upside_down = (
+        field.min_length > field.max_length
+        or (field.minimum is not None and field.maximum is not None and field.minimum > field.maximum)
+        or field.min_days > field.max_days
+    )
+    if upside_down:
+        raise CatalogueError(f"{where}: the smallest allowed value is above the largest")
+    if field.prefill and field.prefill not in _PREFILLS.get(kind, ()):
+        raise CatalogueError(f"{where}.prefill: {field.prefill} cannot fill a {kind.value} field")
+    return field
 
 
-def _service(where: str, raw: dict, languages: tuple[str, ...], agencies: dict) -> Service:
-    if raw.get("agency") not in agencies:
-        raise CatalogueError(f"{where}.agency: {raw.get('agency')!r} is not a listed agency")
-    try:
-        fee = Decimal(str(raw["fee"]))
-    except (KeyError, InvalidOperation):
-        raise CatalogueError(f"{where}.fee: expected an amount in lari, e.g. \"5.00\"") from None
-    fields = tuple(_field(f"{where}.fields[{i}]", f, languages) for i, f in enumerate(raw.get("fields", [])))
-    ids = [f.id for f in fields]
-    if len(set(ids)) != len(ids):
-        raise CatalogueError(f"{where}.fields: field ids repeat")
+def _service(where: str, raw: dict, agencies: dict, shared: dict[str, FormField]) -> Service:
+    agency = raw.get("agency")
+    if agency is not None and agency not in agencies:
+        raise CatalogueError(f"{where}.agency: {agency!r} is not a listed agency (add its name under agencies)")
+    fields = []
+    for i, item in enumerate(raw["fields"]):
+        if "use" in item:
+            if item["use"] not in shared:
+                raise CatalogueError(f"{where}.fields[{i}].use: no shared field {item['use']!r}")
+            fields.append(shared[item["use"]])
+        else:
+            fields.append(_field(f"{where}.fields[{i}]", item))
+    _unique(f"{where}.fields", [f.id for f in fields], "field")
     return Service(
         id=raw["id"],
-        agency=raw["agency"],
-        title=_texts(f"{where}.title", raw.get("title"), languages),
-        help=_texts(f"{where}.help", raw.get("help"), languages),
-        fee=fee,
-        processing_days=int(raw.get("processing_days", 0)),
-        signature_required=bool(raw.get("signature_required", False)),
-        fields=fields,
+        kind=ServiceKind(raw["kind"]),
+        agency=agency,
+        title=raw["title"],
+        help=raw["help"],
+        fee_tetri=raw["fee_tetri"],
+        processing_days=raw["processing_days"],
+        documents=tuple(raw["documents"]),
+        needs_signature=raw["needs_signature"],
+        fields=tuple(fields),
     )
 
 
-def parse_catalogue(data: dict[str, Any]) -> Catalogue:
+def parse_catalogue(data: Any) -> Catalogue:
     """Validate and build a catalogue from its JSON form."""
+    check_schema(data)
+    shared = {k: _field(f"shared_fields.{k}", v) for k, v in data.get("shared_fields", {}).items()}
+    agencies = data["agencies"]
+    services = tuple(_service(f"services[{i}]", s, agencies, shared) for i, s in enumerate(data["services"]))
+    _unique("services", [s.id for s in services], "service")
+    return Catalogue(data["version"], tuple(data["languages"]), agencies, services)
+
+
+def catalogue_from_bytes(blob: bytes) -> Catalogue:
+    """Parse a catalogue file's bytes (UTF-8 JSON)."""
     try:
-        languages = tuple(data["languages"])
-        agencies = {k: _texts(f"agencies.{k}", v, languages) for k, v in data["agencies"].items()}
-        services = tuple(
-            _service(f"services[{i}]", s, languages, agencies) for i, s in enumerate(data["services"])
-        )
-        version = int(data["version"])
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise CatalogueError(f"catalogue is missing {exc}") from None
-    ids = [s.id for s in services]
-    if len(set(ids)) != len(ids):
-        raise CatalogueError("services: service ids repeat")
-    return Catalogue(version, languages, agencies, services)
+        data = json.loads(blob.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CatalogueError(f"not JSON: {exc}") from None
+    return parse_catalogue(data)
 
 
 def load_catalogue(path: Path) -> Catalogue:
     """Read and validate a catalogue file."""
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise CatalogueError(f"{path}: {exc}") from None
-    return parse_catalogue(data)
+        blob = path.read_bytes()
+    except OSError as exc:
+        raise CatalogueError(f"{path}: {exc.strerror}") from None
+    return catalogue_from_bytes(blob)

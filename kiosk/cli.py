@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
+import importlib.util
 import logging
 import logging.handlers
 import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from kiosk import __version__, print_test
+from hub import cli as hub_cli
+from kiosk import __version__, admin_cli, diag_cli, print_test, queue_cli
 from kiosk.config import LANGUAGES, ConfigError, Settings, load_settings
 
 log = logging.getLogger("kiosk")
 
 # Subcommands that live in their own module: each has ``add_parser(subparsers, common)``, which
 # registers its parser(s) with ``set_defaults(handler=run)``, and ``run(settings, args) -> int``.
-COMMAND_MODULES: list[Any] = [print_test]
+COMMAND_MODULES: list[Any] = [print_test, hub_cli, diag_cli, admin_cli, queue_cli]
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -31,14 +32,18 @@ def _size(text: str) -> tuple[int, int]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with every subcommand and its help."""
+    # --config may come before or after the subcommand; the subcommand's copy must not reset the
+    # value given before it, hence SUPPRESS there (argparse copies parent defaults into subparsers).
+    top = argparse.ArgumentParser(add_help=False)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, metavar="PATH", help="TOML configuration file "
-                        "(KIOSK_<SECTION>_<KEY> environment variables override it)")
+    for holder, default in ((top, None), (common, argparse.SUPPRESS)):
+        holder.add_argument("--config", type=Path, metavar="PATH", default=default,
+                            help="TOML configuration file (KIOSK_<SECTION>_<KEY> environment variables override it)")
     parser = argparse.ArgumentParser(
         prog="kiosk",
         description="Self-service e-government kiosk for community centres: ID card, PIN, "
         "service request, offline queue, printed receipt.",
-        parents=[common],
+        parents=[top],
     )
     parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -55,16 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--tour", type=Path, metavar="DIR",
                       help="run the scripted journey with no display; write DIR/NN-step.png and "
                       "DIR/receipt-*.png; exit 0 only if every step reached its screen")
+    demo.add_argument("--tour-staff", type=Path, metavar="DIR",
+                      help="run the staff and technician tour headless (with a local reference hub); write "
+                      "DIR/<lang>-NN-step.png in Georgian and English (or --lang); exit 0 only if every check passed")
     demo.add_argument("--lang", choices=LANGUAGES, default=None, help="language: the tour starts in Georgian and switches to it on screen")
     demo.add_argument("--size", type=_size, default=None, metavar="WxH",
                       help="window size, e.g. 1280x800 (default) or 1920x1080")
     demo.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
                       help="where the demo keeps its queue and receipts (default: <data_dir>/demo)")
 
-    diag = sub.add_parser("diag", parents=[common], help="describe this kiosk and what each device reports",
-                          description="Print the version, configuration file, data directory, chosen drivers "
-                          "and what each device and the outbox report. Exit 1 if the configuration is invalid.")
-    diag.add_argument("--json", action="store_true", help="machine-readable output")
     for module in COMMAND_MODULES:
         module.add_parser(sub, common)
     return parser
@@ -91,29 +95,44 @@ def cmd_run(settings: Settings) -> int:
     from kiosk.bootstrap import build_services
     from screens.runner import run_app
 
+    from kiosk.sync_setup import start_sync
+
     services = build_services(settings)
     _setup_logging(settings.kiosk.data_dir, quiet=False)
     try:
+        start_sync(services)
         display = settings.display
-        run_app(services, size=(display.width, display.height), fullscreen=display.fullscreen)
+        run_app(services, size=(display.width, display.height), fullscreen=display.fullscreen, locked=True)
     finally:
         services.close()
     return 0
 
 
 def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
-    """``kiosk demo [--tour DIR]``."""
+    """``kiosk demo [--tour DIR | --tour-staff DIR]``."""
     from kiosk.bootstrap import build_services
+
+    if args.tour_staff is not None:
+        from screens import staff_tour
+
+        return staff_tour.main([str(args.tour_staff), "--langs", args.lang or "ka,en"])
 
     demo_settings = settings.simulated(args.data_dir)
     if args.lang and args.tour is None:
         demo_settings = dataclasses.replace(
             demo_settings, kiosk=dataclasses.replace(demo_settings.kiosk, language=args.lang)
         )
-    services = build_services(demo_settings)
+    # The local hub answers at once: sync every few seconds so the demo shows requests arriving.
+    demo_settings = dataclasses.replace(demo_settings, hub=dataclasses.replace(demo_settings.hub, sync_interval_s=3.0))
     _setup_logging(demo_settings.kiosk.data_dir, quiet=args.tour is not None)
+    hub = _local_hub(demo_settings)
+    services = build_services(demo_settings)
     size = args.size or (demo_settings.display.width, demo_settings.display.height)
     try:
+        if hub is not None:
+            from kiosk.sync_setup import start_sync
+
+            start_sync(services)
         if args.tour is None:
             from screens.runner import run_app
 
@@ -122,6 +141,18 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         return _run_tour(services, args.tour, args.lang or "ka", size)
     finally:
         services.close()
+        if hub is not None:
+            hub.stop()
+
+
+def _local_hub(settings: Settings) -> Any:
+    """The demo's own hub on 127.0.0.1, the kiosk enrolled with it; None without the hub extra."""
+    if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("uvicorn") is None:
+        log.warning("the hub extra is not installed: the demo queues requests without a hub")
+        return None
+    from kiosk.sync_setup import enroll_with_local_hub
+
+    return enroll_with_local_hub(settings)
 
 
 def _bind_demo_keys(app: Any) -> None:
@@ -168,56 +199,6 @@ def _run_tour(services: Any, out_dir: Path, lang: str, size: tuple[int, int]) ->
     return 0 if result.ok else 1
 
 
-def diagnose(settings: Settings) -> dict[str, Any]:
-    """What this kiosk is and what each part reports (no PIN asked, no personal data shown)."""
-    from kiosk.bootstrap import build_services
-
-    report: dict[str, Any] = {
-        "version": __version__,
-        "config_file": str(settings.source) if settings.source else None,
-        "data_dir": str(settings.kiosk.data_dir),
-        "drivers": {"card": settings.card.driver or None, "reader": settings.card.reader or None,
-                    "printer": settings.printer.uri or None},
-        "simulated": settings.is_simulated,
-    }
-    services = build_services(settings)
-    try:
-        report["readers"] = [
-            {"name": r.name, "has_pinpad": r.has_pinpad, "card_present": r.card_present}
-            for r in services.card_reader.readers()
-        ]
-        if services.printer is None:
-            report["printer"] = {"configured": False}
-        else:
-            status = services.printer.status()
-            report["printer"] = {"configured": True, "online": status.online, "paper": status.paper.value,
-                                 "cover_open": status.cover_open, "ready": status.ready}
-        report["queue"] = services.outbox.stats()
-        catalogue = services.catalogue()
-        report["catalogue"] = {"version": catalogue.version, "services": len(catalogue.services)}
-        report["languages"] = list(services.translator.languages)
-    finally:
-        services.close()
-    return report
-
-
-def cmd_diag(settings: Settings, as_json: bool) -> int:
-    """``kiosk diag``."""
-    try:
-        report = diagnose(settings)
-    except ConfigError as exc:
-        report = {"version": __version__, "config_error": str(exc)}
-        code = 1
-    else:
-        code = 0
-    if as_json:
-        print(json.dumps(report, ensure_ascii=False, indent=2))
-    else:
-        for key, value in report.items():
-            print(f"{key:>12}: {json.dumps(value, ensure_ascii=False) if not isinstance(value, str) else value}")
-    return code
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``kiosk`` console script and ``python -m kiosk``."""
     args = build_parser().parse_args(argv)
@@ -227,10 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(settings)
         if args.command == "demo":
             return cmd_demo(settings, args)
-        handler = getattr(args, "handler", None)
-        if handler is not None:
-            return handler(settings, args)
-        return cmd_diag(settings, args.json)
+        return args.handler(settings, args)
     except ConfigError as exc:
         print(f"kiosk: configuration error: {exc}", file=sys.stderr)
         return 2

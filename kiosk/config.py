@@ -224,6 +224,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError("kiosk.idle_timeout_s: must be at least 10 seconds")
     if not 0 < settings.kiosk.idle_countdown_s < settings.kiosk.idle_timeout_s:
         raise ConfigError("kiosk.idle_countdown_s: must be above 0 and below kiosk.idle_timeout_s")
+    if not 1.0 <= settings.kiosk.text_scale <= 1.5:
+        raise ConfigError("kiosk.text_scale: must be from 1.0 to 1.5 (1.35 is the A+ size)")
     if "{id}" not in settings.receipt.status_url:
         raise ConfigError("receipt.status_url: must contain {id}")
     uri = settings.printer.uri

@@ -1,13 +1,17 @@
-"""Who is at the kiosk: certificate path validation and challenge-response with the ID card.
+"""Who is at the kiosk: certificate validation and challenge-response with the ID card.
 
-Authentication follows Web eID: read the authentication certificate (no PIN), validate its
-path to the configured trust anchors with cryptography's X.509 verifier, then have the card
-sign a fresh 32-byte nonce after the PIN and verify that signature with the certificate's key.
+Authentication follows Web eID: read the authentication certificate (no PIN), check its dates,
+its key usage for its role, its path to the configured trust anchors (cryptography's X.509
+verifier) and its revocation (``kiosk.revocation``, under the ``[card] revocation`` policy),
+then have the card sign a fresh 32-byte nonce after the PIN and verify that signature with the
+certificate's key.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +31,9 @@ from cryptography.x509.verification import (
 )
 
 from hardware.ports import IdCard
+from kiosk.revocation import RevocationChecker, RevocationMethod, RevocationResult, RevocationStatus
 
-_NAME_FIELDS = {
+NAME_FIELDS = {  # the subject fields ``[card] personal_number_field`` may name
     "serialNumber": NameOID.SERIAL_NUMBER,
     "commonName": NameOID.COMMON_NAME,
     "givenName": NameOID.GIVEN_NAME,
@@ -37,7 +42,7 @@ _NAME_FIELDS = {
 
 
 class IdentityError(Exception):
-    """The card or its certificate cannot prove who this is."""
+    """The card or its certificate cannot prove who this is; the message is English, for logs."""
 
     translation_key = "error.identity"
 
@@ -49,9 +54,15 @@ class CertificateMalformed(IdentityError):
 
 
 class CertificateExpired(IdentityError):
-    """The card's certificate is past its end date (or not yet valid)."""
+    """The card's certificate is past its end date."""
 
     translation_key = "error.cert_expired"
+
+
+class CertificateNotYetValid(IdentityError):
+    """The card's certificate starts in the future (a new card, or a wrong kiosk clock)."""
+
+    translation_key = "error.cert_not_yet_valid"
 
 
 class CertificateUntrusted(IdentityError):
@@ -61,15 +72,70 @@ class CertificateUntrusted(IdentityError):
 
 
 class CertificateBadUsage(IdentityError):
-    """The certificate is not an authentication certificate (key usage)."""
+    """The certificate's key usage does not allow its role (authentication or signing)."""
 
     translation_key = "error.cert_bad_usage"
+
+
+class CertificateRevoked(IdentityError):
+    """The issuer has revoked the certificate (card reported lost, stolen or replaced)."""
+
+    translation_key = "error.cert_revoked"
+
+    def __init__(self, result: RevocationResult) -> None:
+        super().__init__(result.reason)
+        self.result = result
+
+
+class RevocationUnknown(IdentityError):
+    """Revocation could not be checked and the policy (``require``) refuses unchecked cards."""
+
+    translation_key = "error.revocation_unknown"
+
+    def __init__(self, result: RevocationResult) -> None:
+        super().__init__(result.reason)
+        self.result = result
 
 
 class ChallengeFailed(IdentityError):
     """The card's signature of the nonce does not verify: not the card's own key."""
 
     translation_key = "error.challenge_failed"
+
+
+class CertRole(enum.Enum):
+    """What a card certificate is for; each role needs its own key usage bit."""
+
+    AUTHENTICATION = "authentication"
+    SIGNING = "signing"
+
+
+class RevocationPolicy(enum.Enum):
+    """``[card] revocation``: refuse unchecked certificates, accept them, or do not check."""
+
+    REQUIRE = "require"
+    PREFER = "prefer"
+    OFF = "off"
+
+
+# KeyUsage attribute and its RFC 5280 name, per role.
+_REQUIRED_USAGE = {
+    CertRole.AUTHENTICATION: ("digital_signature", "digitalSignature"),
+    CertRole.SIGNING: ("content_commitment", "nonRepudiation"),
+}
+
+
+@dataclass(frozen=True)
+class Validation:
+    """A certificate that passed: its verified path (leaf first) and how revocation was checked."""
+
+    chain: tuple[x509.Certificate, ...]
+    revocation: RevocationResult
+
+    @property
+    def revocation_checked(self) -> bool:
+        """True when OCSP or a CRL said the certificate is good; False means it went unchecked."""
+        return self.revocation.status is RevocationStatus.GOOD
 
 
 @dataclass(frozen=True)
@@ -110,9 +176,9 @@ def parse_certificate(der: bytes) -> x509.Certificate:
 
 def citizen_from_certificate(cert: x509.Certificate, number_field: str = "serialNumber") -> Citizen:
     """Read the personal number (11 digits, from ``number_field``) and names from the subject."""
-    oid = _NAME_FIELDS.get(number_field)
+    oid = NAME_FIELDS.get(number_field)
     if oid is None:
-        raise ValueError(f"unknown personal number field {number_field!r}; use one of {sorted(_NAME_FIELDS)}")
+        raise ValueError(f"unknown personal number field {number_field!r}; use one of {sorted(NAME_FIELDS)}")
 
     def first(o: x509.ObjectIdentifier) -> str:
         attrs = cert.subject.get_attributes_for_oid(o)
@@ -126,32 +192,58 @@ def citizen_from_certificate(cert: x509.Certificate, number_field: str = "serial
     return Citizen(digits, first(NameOID.GIVEN_NAME), first(NameOID.SURNAME))
 
 
-class CertificateValidator:
-    """Path validation of authentication certificates to a fixed set of trust anchors."""
+def _safe(message: str) -> str:
+    """A verifier message without the certificate it quotes (the subject names the holder)."""
+    message = message.split(" (encountered processing", 1)[0]
+    return re.sub(r"<Certificate\(.*\)>", "<certificate>", message)
 
-    def __init__(self, anchors: list[x509.Certificate], clock: Callable[[], dt.datetime]) -> None:
+
+class CertificateValidator:
+    """Path validation of card certificates to a fixed set of trust anchors, then revocation."""
+
+    def __init__(
+        self,
+        anchors: list[x509.Certificate],
+        clock: Callable[[], dt.datetime],
+        *,
+        revocation: RevocationChecker | None = None,
+        policy: RevocationPolicy | str = RevocationPolicy.PREFER,
+    ) -> None:
         roots = [a for a in anchors if a.subject == a.issuer]
         self._intermediates = [a for a in anchors if a.subject != a.issuer]
         self._store = Store(roots) if roots else None
         self._clock = clock
+        self._revocation = revocation
+        self.policy = RevocationPolicy(policy)
 
-    def validate(self, cert: x509.Certificate) -> None:
-        """Raise an ``IdentityError`` subclass unless ``cert`` chains to an anchor and is in date."""
+    def validate(self, cert: x509.Certificate, role: CertRole = CertRole.AUTHENTICATION) -> Validation:
+        """Check dates, key usage for ``role``, the path and revocation; raise an ``IdentityError`` if bad."""
         now = self._clock()
-        if now < cert.not_valid_before_utc or now > cert.not_valid_after_utc:
-            raise CertificateExpired()
+        if now < cert.not_valid_before_utc:
+            raise CertificateNotYetValid(f"valid from {cert.not_valid_before_utc:%Y-%m-%d %H:%M} UTC")
+        if now > cert.not_valid_after_utc:
+            raise CertificateExpired(f"expired on {cert.not_valid_after_utc:%Y-%m-%d %H:%M} UTC")
+        attribute, bit = _REQUIRED_USAGE[role]
         try:
             usage = cert.extensions.get_extension_for_class(x509.KeyUsage).value
         except x509.ExtensionNotFound:
-            raise CertificateBadUsage("no key usage") from None
-        if not usage.digital_signature:
-            raise CertificateBadUsage("key usage lacks digitalSignature")
+            raise CertificateBadUsage("no key usage extension") from None
+        if not getattr(usage, attribute):
+            raise CertificateBadUsage(f"key usage lacks {bit}, needed for {role.value}")
+        chain = self._verify_path(cert, role, now)
+        issuer = chain[1] if len(chain) > 1 else chain[0]  # a leaf that is itself an anchor has no issuer above it
+        return Validation(chain, self._check_revocation(cert, issuer))
+
+    def _verify_path(self, cert: x509.Certificate, role: CertRole, now: dt.datetime) -> tuple[x509.Certificate, ...]:
         if self._store is None:
             raise CertificateUntrusted("no trust anchors configured")
-        # ID-card certificates name a person, not a host: a subjectAltName is optional.
+        # ID-card certificates name a person, not a host: a subjectAltName is optional. Signing
+        # certificates may carry any extended key usage; authentication ones need clientAuth.
         leaf_policy = ExtensionPolicy.webpki_defaults_ee().may_be_present(
             x509.SubjectAlternativeName, Criticality.AGNOSTIC, None
         )
+        if role is CertRole.SIGNING:
+            leaf_policy = leaf_policy.may_be_present(x509.ExtendedKeyUsage, Criticality.AGNOSTIC, None)
         verifier = (
             PolicyBuilder()
             .store(self._store)
@@ -160,9 +252,22 @@ class CertificateValidator:
             .build_client_verifier()
         )
         try:
-            verifier.verify(cert, self._intermediates)
+            return tuple(verifier.verify(cert, self._intermediates).chain)
         except VerificationError as exc:
-            raise CertificateUntrusted(str(exc)) from None
+            raise CertificateUntrusted(_safe(str(exc))) from None
+
+    def _check_revocation(self, cert: x509.Certificate, issuer: x509.Certificate) -> RevocationResult:
+        if self.policy is RevocationPolicy.OFF:
+            return RevocationResult(RevocationStatus.UNKNOWN, RevocationMethod.NONE, "revocation checking is off")
+        if self._revocation is None:
+            result = RevocationResult(RevocationStatus.UNKNOWN, RevocationMethod.NONE, "no revocation source configured")
+        else:
+            result = self._revocation.check(cert, issuer)
+        if result.status is RevocationStatus.REVOKED:
+            raise CertificateRevoked(result)
+        if result.status is RevocationStatus.UNKNOWN and self.policy is RevocationPolicy.REQUIRE:
+            raise RevocationUnknown(result)
+        return result
 
 
 def verify_challenge(cert: x509.Certificate, challenge: bytes, signature: bytes) -> None:

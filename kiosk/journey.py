@@ -2,7 +2,8 @@
 
 Called on the UI thread only (card events are marshalled there). It knows no widgets:
 screens observe ``step`` and ``session`` and call the verbs below. Card removal and the idle
-timeout end the session and wipe it.
+timeout end the session and wipe it. The verbs of the signing PIN (``kiosk.sending``) and of the
+PIN services (``kiosk.pin_flows``) are mixed in from their own modules.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from typing import Callable
 
 from hardware.errors import CardError, CardRemoved, HardwareError, PinIncorrect, PinLocked
 from hardware.ports import CardEvent, CardEventKind, CardOpener, PinKind, PinState, PinStatus, ReaderInfo
-from kiosk.catalogue import Catalogue, FormField
-from kiosk.forms import normalize, validate
+from kiosk.catalogue import Catalogue, FormField, Service, ServiceKind
+from kiosk.forms import normalize, prefill_value, validate
 from kiosk.identity import (
     CertificateValidator,
     IdentityError,
@@ -24,8 +25,12 @@ from kiosk.identity import (
     prove_possession,
     wipe,
 )
+from kiosk.my_requests import MyRequests
+from kiosk.pin_flows import FlowMode, PinFlow, PinServiceSteps
+from kiosk.sending import SendingSteps
 from kiosk.session import CitizenSession, Problem, Step
-from kiosk.submission import RequestNotQueued, Submitter
+from kiosk.signing import QualifiedSigner
+from kiosk.submission import Submitter
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +43,7 @@ class IdlePolicy:
     countdown_s: float = 15.0
 
 
-class Journey:
+class Journey(SendingSteps, PinServiceSteps):
     """One kiosk's citizen journey; one session at a time."""
 
     def __init__(
@@ -48,6 +53,9 @@ class Journey:
         validator: CertificateValidator,
         catalogue: Callable[[], Catalogue],
         submitter: Submitter,
+        signer: QualifiedSigner,
+        my_requests: MyRequests,
+        record_rating: Callable[[int], None],
         idle: IdlePolicy,
         clock: Callable[[], float],
         today: Callable[[], dt.date],
@@ -57,6 +65,9 @@ class Journey:
         self._validator = validator
         self._catalogue = catalogue
         self._submitter = submitter
+        self._signer = signer
+        self._my_requests = my_requests
+        self._record_rating = record_rating
         self._idle = idle
         self._clock = clock
         self._today = today
@@ -64,6 +75,7 @@ class Journey:
         self.step = Step.ATTRACT
         self.session = CitizenSession()
         self.card_left_in = False  # a card is still in the reader after the session ended
+        self.assisted_by = ""  # masked id of the staff member helping this visit; sealed into each request
         self._last_activity = clock()
         self._listeners: list[Callable[[Step], None]] = []
 
@@ -90,11 +102,12 @@ class Journey:
         """React to the reader: a card in starts a session, a card out ends it."""
         if event.kind is CardEventKind.CARD_INSERTED:
             self.card_left_in = False
-            if self.step is Step.ATTRACT:
+            if self.step in (Step.ATTRACT, Step.RATING):
                 self._start(ReaderInfo(event.reader, False, True, event.atr))
         elif event.kind in (CardEventKind.CARD_REMOVED, CardEventKind.READER_REMOVED):
             self.card_left_in = False
-            self.end_session("card_removed")
+            if self.step is not Step.RATING:  # the rating holds nothing personal: it may stay
+                self.end_session("card_removed")
 
     def _start(self, reader: ReaderInfo) -> None:
         self._go(Step.READING)
@@ -161,21 +174,47 @@ class Journey:
 
     # -- service and form --------------------------------------------------------------------
 
-    def choose_service(self, service_id: str) -> None:
-        """Open a service's form, prefilled from the card where it can be."""
-        if self.step is not Step.SERVICES or self.session.citizen is None:
-            return
+    def preview_service(self, service_id: str) -> None:
+        """A service was touched: a form shows its intro (fee, time, documents) first; the kiosk's own flows start."""
         s = self.session
-        s.service = self._catalogue().service(service_id)
-        s.answers.clear()
-        for f in s.service.fields:
-            if f.prefill == "citizen.full_name":
-                s.answers[f.id] = s.citizen.full_name
-            elif f.prefill == "citizen.personal_number":
-                s.answers[f.id] = s.citizen.personal_number
-        s.field_index = 0
+        service = self._catalogue().service(service_id)
+        if service.kind is not ServiceKind.FORM:
+            self.choose_service(service_id)
+        elif self.step is Step.SERVICES and s.citizen is not None:
+            s.service, s.problem = service, None
+            self._go(Step.INTRO)
+
+    def choose_service(self, service_id: str) -> None:
+        """Start a service: its form (prefilled from the card), or one of the kiosk's own flows."""
+        s = self.session
+        if self.step not in (Step.SERVICES, Step.INTRO) or s.citizen is None or s.card is None:
+            return
+        s.service = service = self._catalogue().service(service_id)
         s.problem = None
-        self._go(Step.FORM if s.service.fields else Step.CONFIRM)
+        if service.kind is ServiceKind.MY_REQUESTS:
+            s.my_requests = self._my_requests.lookup(s.citizen.personal_number)
+            self._go(Step.MY_REQUESTS)
+        elif service.kind in (ServiceKind.PIN_CHANGE, ServiceKind.PUK_UNBLOCK):
+            mode = FlowMode.UNBLOCK if service.kind is ServiceKind.PUK_UNBLOCK else FlowMode.CHANGE
+            s.pin_flow = PinFlow(s.card, mode)
+            self._go(Step.PIN_CHANGE)
+        else:
+            self._open_form(service)
+
+    def _open_form(self, service: Service) -> None:
+        s = self.session
+        assert s.citizen is not None
+        s.answers.clear()
+        for f in service.fields:
+            card_says = prefill_value(f, s.citizen)
+            if card_says:
+                s.answers[f.id] = card_says
+        s.field_index = 0
+        self._go(Step.FORM if service.fields else Step.CONFIRM)
+
+    def today(self) -> dt.date:
+        """Today's date on the kiosk's clock (date questions count their range from it)."""
+        return self._today()
 
     @property
     def current_field(self) -> FormField | None:
@@ -193,7 +232,7 @@ class Journey:
         s = self.session
         error = validate(field, value, self._today())
         if error:
-            s.problem = Problem(error, {"max": field.max_length})
+            s.problem = Problem(error.key, dict(error.params))
             s.draft = value
             self._go(Step.FORM)
             return
@@ -208,32 +247,22 @@ class Journey:
             self._go(Step.CONFIRM)
 
     def back(self) -> None:
-        """One step back: previous question, or the service list."""
+        """One step back: previous question, PIN-service stage, or the service list."""
         s = self.session
         s.problem = None
         s.draft = ""
-        if self.step is Step.FORM and s.field_index > 0:
+        if self.step is Step.PIN_CHANGE:
+            self.pin_service_back()
+        elif self.step is Step.FORM and s.field_index > 0:
             s.field_index -= 1
             self._go(Step.FORM)
         elif self.step is Step.CONFIRM and s.service and s.service.fields:
             s.field_index = len(s.service.fields) - 1
             self._go(Step.FORM)
-        elif self.step in (Step.FORM, Step.CONFIRM):
-            s.service = None
+        elif self.step in (Step.INTRO, Step.FORM, Step.CONFIRM, Step.SIGN, Step.MY_REQUESTS):
+            s.service, s.my_requests, s.sign_status = None, None, None
             s.answers.clear()
             self._go(Step.SERVICES)
-
-    def confirm(self) -> None:
-        """Submit: durable enqueue, then the receipt."""
-        s = self.session
-        if self.step is not Step.CONFIRM or s.citizen is None or s.service is None:
-            return
-        try:
-            s.result = self._submitter.submit(s.citizen, s.service, s.answers)
-        except RequestNotQueued as exc:
-            self._fail(exc)
-            return
-        self._go(Step.DONE)
 
     def another_service(self) -> None:
         """After a receipt, back to the service list in the same session."""
@@ -254,24 +283,44 @@ class Journey:
         self._go(Step.ATTRACT)
 
     def finish(self) -> None:
-        """The person is done; if the card is still in, the attract screen asks to take it."""
+        """The person is done: after a receipt the rating (session already wiped), else the attract screen.
+
+        If the card is still in, the attract screen asks to take it.
+        """
         self.card_left_in = self.session.card is not None
+        if self.step is Step.DONE:
+            self.session.wipe()
+            log.info("session ended: finished")
+            self._go(Step.RATING)
+            return
         self.end_session("finished")
+
+    def rate(self, score: int | None) -> None:
+        """The one-touch rating, 1 to 5 (None: skipped); then the attract screen."""
+        if self.step is not Step.RATING:
+            return
+        if score is not None:
+            self._record_rating(score)
+        self._go(Step.ATTRACT)
 
     def touch(self) -> None:
         """Someone touched the screen: the idle clock restarts."""
         self._last_activity = self._clock()
 
     def idle_remaining(self) -> float | None:
-        """Seconds until the idle timeout ends the session (None on the attract screen)."""
+        """Seconds until the idle timeout ends the session (None on the attract screen).
+
+        The rating, which holds nothing personal, leaves quietly after the countdown's length.
+        """
         if self.step is Step.ATTRACT:
             return None
-        return self._idle.timeout_s - (self._clock() - self._last_activity)
+        limit = self._idle.countdown_s if self.step is Step.RATING else self._idle.timeout_s
+        return limit - (self._clock() - self._last_activity)
 
     def countdown(self) -> float | None:
         """Seconds left when the countdown is showing, else None."""
         remaining = self.idle_remaining()
-        if remaining is None or remaining > self._idle.countdown_s:
+        if remaining is None or remaining > self._idle.countdown_s or self.step is Step.RATING:
             return None
         return max(0.0, remaining)
 
@@ -279,6 +328,7 @@ class Journey:
         """Called about twice a second: ends the session when the idle time is up."""
         remaining = self.idle_remaining()
         if remaining is not None and remaining <= 0:
-            self.card_left_in = self.session.card is not None
+            if self.step is not Step.RATING:
+                self.card_left_in = self.session.card is not None
             self.end_session("idle")
 

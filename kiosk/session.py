@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 
@@ -11,6 +12,10 @@ from hardware.ports import IdCard, PinStatus
 from kiosk.catalogue import Service
 from kiosk.identity import Citizen
 from kiosk.submission import SubmissionResult
+
+if TYPE_CHECKING:
+    from kiosk.my_requests import MyRequestsResult
+    from kiosk.pin_flows import PinFlow
 
 
 class Step(enum.Enum):
@@ -21,9 +26,14 @@ class Step(enum.Enum):
     PIN = "pin"
     PIN_BLOCKED = "pin_blocked"
     SERVICES = "services"
+    INTRO = "intro"  # what a chosen service costs and needs, before its first question
     FORM = "form"
     CONFIRM = "confirm"
+    SIGN = "sign"  # the signing PIN, for services that need a qualified signature
+    PIN_CHANGE = "pin_change"  # the change-PIN and PUK-unblock services
+    MY_REQUESTS = "my_requests"
     DONE = "done"
+    RATING = "rating"  # after the receipt; the session is already wiped here
     FAILED = "failed"
 
 
@@ -49,6 +59,9 @@ class CitizenSession:
     draft: str = ""  # an answer that did not pass validation, kept so it can be corrected
     problem: Problem | None = None
     result: SubmissionResult | None = None
+    sign_status: PinStatus | None = None  # the signing PIN's tries left
+    pin_flow: PinFlow | None = None
+    my_requests: MyRequestsResult | None = None
 
     def wipe(self) -> None:
         """Forget everything: the card, the person, their answers and their receipt."""
@@ -62,8 +75,14 @@ class CitizenSession:
         self.draft = ""
         self.problem = None
         self.result = None
+        self.sign_status = None
+        if self.pin_flow is not None:
+            self.pin_flow.wipe()
+        self.pin_flow = None
+        self.my_requests = None
 
     @property
     def is_empty(self) -> bool:
         """True when nothing about a citizen is held."""
-        return self.citizen is None and self.card is None and not self.answers and self.result is None
+        return (self.citizen is None and self.card is None and not self.answers and self.result is None
+                and self.pin_flow is None and self.my_requests is None)

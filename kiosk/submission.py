@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 import sqlite3
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 from hardware.errors import PrinterError
 from hardware.ports import ReceiptPrinter
@@ -18,6 +18,7 @@ from kiosk.catalogue import Catalogue, Service, localized
 from kiosk.i18n import Translator
 from kiosk.identity import Citizen
 from kiosk.receipts import Receipt, build_receipt
+from kiosk.signing import SIGNATURE_FIELD
 from offline.outbox import Outbox
 from offline.sealing import PayloadSealer, citizen_key
 
@@ -76,9 +77,21 @@ class Submitter:
         self._clock = clock
 
     def submit(
-        self, citizen: Citizen, service: Service, answers: dict[str, str], *, synthetic: bool = False
+        self,
+        citizen: Citizen,
+        service: Service,
+        answers: dict[str, str],
+        *,
+        synthetic: bool = False,
+        sign: Callable[[dict[str, Any]], dict[str, str]] | None = None,
+        assisted_by: str | None = None,
     ) -> SubmissionResult:
-        """Keep the request durably, then print its receipt (or say why it did not print)."""
+        """Keep the request durably, then print its receipt (or say why it did not print).
+
+        ``sign(payload)`` returns the qualified signature over the payload as built (see
+        ``kiosk.signing``); it travels sealed with it. If ``sign`` raises, nothing is queued.
+        ``assisted_by`` (a staff member's masked id) travels sealed too, for an assisted request.
+        """
         language = self._tr.language
         payload = {
             "schema": PAYLOAD_SCHEMA,
@@ -94,6 +107,10 @@ class Submitter:
             "answers": dict(answers),
             "synthetic": synthetic,
         }
+        if assisted_by:
+            payload["assisted_by"] = assisted_by
+        if sign is not None:
+            payload[SIGNATURE_FIELD] = sign(payload)
         try:
             submission = self._outbox.enqueue(
                 service=service.id,

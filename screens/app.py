@@ -28,14 +28,16 @@ from kiosk.session import Step
 from screens.base import KioskScreen
 from screens.observable import ObservableTranslator, Theme
 from screens.registry import STEP_SCREENS, load_screen_class
+from screens.role_login.wiring import attach_modes
 from screens.widgets.entry import AnswerField
-from screens.widgets.keyboard import OnScreenKeyboard
+from screens.widgets.keyboard import KeyboardKey, KeyboardRow, OnScreenKeyboard
 from screens.widgets.pinpad import PinPad
 
 log = logging.getLogger(__name__)
 
 HERE = Path(__file__).resolve().parent
-LANGUAGE_NAMES = {"ka": "ქართული", "en": "English", "ru": "Русский", "az": "Azərbaycan", "hy": "Հայերեն"}
+# Each language is offered in its own words, so a person finds theirs without reading the others.
+LANGUAGE_NAMES = {"ka": "ქართული", "en": "English", "ru": "Русский", "az": "Azərbaycanca", "hy": "Հայերեն"}
 
 
 class IdleOverlay(BoxLayout):
@@ -65,6 +67,8 @@ class KioskApp(App):
 
     theme = ObjectProperty(None)
     tr = ObjectProperty(None)
+    audio_available = BooleanProperty(False)  # a speech engine is installed: the speaker toggle shows
+    audio_on = BooleanProperty(False)
 
     def __init__(self, services: Services, on_started: Callable[["KioskApp"], None] | None = None) -> None:
         super().__init__()
@@ -76,13 +80,19 @@ class KioskApp(App):
 
     def build(self) -> KioskRoot:
         LabelBase.register("KioskSans", str(font_path()), fn_bold=str(font_path(bold=True)))
-        self.theme = Theme(self.services.settings.display.dpi)
+        kiosk = self.services.settings.kiosk
+        self.theme = Theme(
+            self.services.settings.display.dpi, high_contrast=kiosk.high_contrast, text_scale=kiosk.text_scale
+        )
         self.tr = ObservableTranslator(self.services.translator)
         Factory.register("PinPad", cls=PinPad)
         Factory.register("OnScreenKeyboard", cls=OnScreenKeyboard)
+        Factory.register("KeyboardKey", cls=KeyboardKey)
+        Factory.register("KeyboardRow", cls=KeyboardRow)
         Factory.register("AnswerField", cls=AnswerField)
         Factory.register("IdleOverlay", cls=IdleOverlay)
         Builder.load_file(str(HERE / "widgets" / "widgets.kv"))
+        Builder.load_file(str(HERE / "widgets" / "keyboard.kv"))
         Builder.load_file(str(HERE / "app.kv"))
         Window.bind(size=self._on_window_size)
         self.theme.fit(*Window.size)
@@ -95,6 +105,9 @@ class KioskApp(App):
         self.tr.bind(lang=lambda *_: self._refresh_current())
         Window.bind(on_touch_down=lambda *_: self.journey.touch())
         self.journey.subscribe(self._show)
+        self._attach_audio()
+        self._card_sink = self.services.modes.on_card_event if self.services.modes else self.journey.on_card_event
+        attach_modes(self)  # the hidden gesture, role login, staff and technician screens
         self._show(self.journey.step)
         Clock.schedule_interval(self._tick, 0.25)
         return root
@@ -106,6 +119,20 @@ class KioskApp(App):
 
     def on_stop(self) -> None:
         self.services.card_reader.stop()
+
+    def _attach_audio(self) -> None:
+        """Spoken prompts follow the journey (after the screen is shown); the toggle follows the guide."""
+        audio = self.services.audio
+        if audio is None:
+            return
+        self.audio_available, self.audio_on = audio.available, audio.enabled
+        audio.subscribe(lambda on: setattr(self, "audio_on", on))
+        audio.attach(self.journey)
+
+    def set_audio(self, on: bool) -> None:
+        """The speaker toggle was touched."""
+        if self.services.audio is not None:
+            self.services.audio.set_enabled(on)
 
     def _on_window_size(self, _window: object, size: tuple[int, int]) -> None:
         self.theme.fit(*size)
@@ -126,7 +153,7 @@ class KioskApp(App):
             button.state = "down" if button.lang_code == lang else "normal"
 
     def _card_event_from_any_thread(self, event: CardEvent) -> None:
-        Clock.schedule_once(lambda _dt: self.journey.on_card_event(event))
+        Clock.schedule_once(lambda _dt: self._card_sink(event))
 
     def screen(self, name: str) -> KioskScreen:
         """The screen called ``name``, built the first time it is needed."""
@@ -146,11 +173,17 @@ class KioskApp(App):
         if step is Step.ATTRACT:
             for screen in self._screens.values():
                 screen.wipe()
+            # the next villager starts with the kiosk's own contrast and text size
+            self.theme.reset()
         name = STEP_SCREENS[step]
         screen = self.screen(name)
         screen.refresh()
         self.manager.current = name
         self.root_widget.countdown = -1
+
+    def show_journey(self) -> None:
+        """Show the citizen journey's current screen (a staff or technician mode closed)."""
+        self._show(self.journey.step)
 
     def _refresh_current(self) -> None:
         if self.manager.current in self._screens:

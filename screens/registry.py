@@ -15,9 +15,17 @@ SCREENS: dict[str, tuple[str, str]] = {
     "message": ("screens.message.message", "MessageScreen"),
     "pin": ("screens.pin.pin", "PinScreen"),
     "services": ("screens.services.services", "ServicesScreen"),
+    "intro": ("screens.intro.intro", "IntroScreen"),
     "form": ("screens.form.form", "FormScreen"),
     "confirm": ("screens.confirm.confirm", "ConfirmScreen"),
     "done": ("screens.done.done", "DoneScreen"),
+    "sign": ("screens.sign.sign", "SignScreen"),
+    "pin_change": ("screens.pin_change.pin_change", "PinChangeScreen"),
+    "my_requests": ("screens.my_requests.my_requests", "MyRequestsScreen"),
+    "rating": ("screens.rating.rating", "RatingScreen"),
+    "role_login": ("screens.role_login.role_login", "RoleLoginScreen"),
+    "staff": ("screens.staff.staff", "StaffScreen"),
+    "technician": ("screens.technician.technician", "TechnicianScreen"),
 }
 
 STEP_SCREENS: dict[Step, str] = {
@@ -27,9 +35,14 @@ STEP_SCREENS: dict[Step, str] = {
     Step.FAILED: "message",
     Step.PIN: "pin",
     Step.SERVICES: "services",
+    Step.INTRO: "intro",
     Step.FORM: "form",
     Step.CONFIRM: "confirm",
     Step.DONE: "done",
+    Step.SIGN: "sign",
+    Step.PIN_CHANGE: "pin_change",
+    Step.MY_REQUESTS: "my_requests",
+    Step.RATING: "rating",
 }
 
 

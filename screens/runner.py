@@ -39,9 +39,13 @@ def run_app(
     headless: bool = False,
     size: tuple[int, int] = (1280, 800),
     fullscreen: bool = False,
+    locked: bool = False,
     on_started: Callable[[KioskApp], None] | None = None,
 ) -> KioskApp:
-    """Run the kiosk app until it stops; returns the app (for the tour's result)."""
+    """Run the kiosk app until it stops; returns the app (for the tour's result).
+
+    ``locked`` (``kiosk run``): no key leaves or reconfigures the app, and systemd is notified.
+    """
     prepare_kivy(
         kivy_home=services.settings.kiosk.data_dir / "kivy",
         headless=headless,
@@ -50,6 +54,20 @@ def run_app(
     )
     from screens.app import KioskApp
 
+    if locked:
+        from screens.hardening import disable_kivy_modules, harden
+
+        disable_kivy_modules()
+        on_started = _then(harden, on_started)
     app = KioskApp(services, on_started=on_started)
     app.run()
     return app
+
+
+def _then(first: Callable[[KioskApp], None], then: Callable[[KioskApp], None] | None) -> Callable[[KioskApp], None]:
+    def both(app: KioskApp) -> None:
+        first(app)
+        if then is not None:
+            then(app)
+
+    return both

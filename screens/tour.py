@@ -15,14 +15,19 @@ from typing import Callable
 from kivy.clock import Clock
 from kivy.core.window import Window
 
+from hardware.espeak_speaker import EspeakSpeaker
 from kiosk.bootstrap import DemoHardware
 from screens.app import KioskApp
 from screens.touch import find, tap, walk
 
 log = logging.getLogger(__name__)
 
-SETTLE_S = 0.25
-DEMO_PHONE = "599123456"  # time for the event loop to apply a step and draw a frame
+SETTLE_S = 0.25  # time for the event loop to apply a step and draw a frame
+DEMO_PHONE = "577104522"  # not the catalogue's example number, so the leftovers check means something
+SIGN_PIN = "123456"  # the demo card's signing PIN
+NEW_PIN = "2468"  # the PIN the tour changes to, and sets with the PUK
+PUK = "12345678"
+SIGNED_SERVICE = "social_assistance_application"  # needs the citizen's qualified signature
 
 
 @dataclass
@@ -84,23 +89,95 @@ def _switch_language(lang: str) -> Callable[[KioskApp], None]:
 
 
 def citizen_journey(demo: DemoHardware, lang: str) -> list[TourStep]:
-    """Card in, PIN, a service with three questions, confirm, receipt, card out."""
+    """Card in, a wrong PIN then the right one, a request with a receipt, "my requests", a PIN change,
+    a request with a qualified signature (its signing PIN), the rating, card out; then a card whose
+    PIN gets blocked and is unblocked with the PUK."""
     steps = [TourStep("attract", "attract")]
     if lang != "ka":
         steps.append(TourStep(f"language-{lang}", "attract", _switch_language(lang)))
     steps += [
         TourStep("card-inserted", "pin", lambda app: demo.reader.insert(demo.new_card())),
+        TourStep("pin-wrong", "pin", _type_and_ok("pin", "0000", _pin_ok)),
         TourStep("pin-typed", "pin", _type("pin", "1234")),
         TourStep("services", "services", _pin_ok),
-        TourStep("form-choice", "form", _tap("services", service_id="residence_certificate")),
+        TourStep("intro", "intro", _tap("services", service_id="residence_certificate")),
+        TourStep("form-choice", "form", _tap_id("intro", "start")),
         TourStep("form-phone", "form", _tap("form", choice_id="employment")),
         TourStep("form-phone-typed", "form", _type("form", DEMO_PHONE)),
         TourStep("form-consent", "form", _tap_id("form", "next_button")),
-        TourStep("confirm", "confirm", _tap("form", consent=True)),
+        TourStep("confirm", "confirm", _tick_consent_then_next),
         TourStep("done", "done", _tap_id("confirm", "send")),
+        TourStep("services-again", "services", _tap_text("done", "done.another")),
+        TourStep("my-requests", "my_requests", _tap("services", service_id="my_requests")),
+        TourStep("services-after-requests", "services", _tap_id("my_requests", "back")),
+        TourStep("pin-change", "pin_change", _tap("services", service_id="pin_change")),
+        TourStep("pin-change-old", "pin_change", _tap_id("pin_change", "choose_auth")),
+        TourStep("pin-change-new", "pin_change", _type_and_ok("pin_change", "1234", _pin_change_ok)),
+        TourStep("pin-change-repeat", "pin_change", _type_and_ok("pin_change", NEW_PIN, _pin_change_ok)),
+        TourStep("pin-change-done", "pin_change", _type_and_ok("pin_change", NEW_PIN, _pin_change_ok)),
+        TourStep("services-after-pin-change", "services", _tap_id("pin_change", "continue_button")),
+        TourStep("signed-intro", "intro", _tap("services", service_id=SIGNED_SERVICE)),
+        TourStep("signed-form", "form", _tap_id("intro", "start")),
+        TourStep("signed-form-number", "form", _type("form", "4")),
+        TourStep("signed-form-choice", "form", _tap_id("form", "next_button")),
+        TourStep("signed-form-phone", "form", _tap("form", choice_id="pensioner_alone")),
+        TourStep("signed-form-phone-typed", "form", _type("form", DEMO_PHONE)),
+        TourStep("signed-form-consent", "form", _tap_id("form", "next_button")),
+        TourStep("signed-confirm", "confirm", _tick_consent_then_next),
+        TourStep("sign", "sign", _tap_id("confirm", "send")),
+        TourStep("sign-typed", "sign", _type("sign", SIGN_PIN)),
+        TourStep("signed-done", "done", _sign_ok),
+        TourStep("rating", "rating", _tap_id("done", "finish")),
+        TourStep("rated", "attract", _tap("rating", score=5)),
         TourStep("card-removed", "attract", lambda app: demo.reader.remove()),
     ]
+    if lang != "ka":
+        # each session starts in the kiosk's language: the next card's pictures need the tour's own again
+        steps.append(TourStep(f"language-{lang}-again", "attract", _switch_language(lang)))
+    steps += [
+        TourStep("blocked-card-inserted", "pin", lambda app: demo.reader.insert(demo.new_card())),
+        TourStep("pin-blocked", "message", _three_wrong_pins),
+        TourStep("puk", "pin_change", _tap_id("message", "unblock_puk")),
+        TourStep("puk-new", "pin_change", _type_and_ok("pin_change", PUK, _pin_change_ok)),
+        TourStep("puk-repeat", "pin_change", _type_and_ok("pin_change", NEW_PIN, _pin_change_ok)),
+        TourStep("puk-done", "pin_change", _type_and_ok("pin_change", NEW_PIN, _pin_change_ok)),
+        TourStep("pin-after-puk", "pin", _tap_id("pin_change", "continue_button")),
+        TourStep("blocked-card-removed", "attract", lambda app: demo.reader.remove()),
+    ]
     return steps
+
+
+def _tick_consent_then_next(app: KioskApp) -> None:
+    tap(find(app.screen("form"), consent=True))
+    tap(app.screen("form").ids.next_button)
+
+
+def _tap_text(screen: str, key: str) -> Callable[[KioskApp], None]:
+    def action(app: KioskApp) -> None:
+        tap(find(app.screen(screen), text=app.tr.t(key)))
+
+    return action
+
+
+def _type_and_ok(screen: str, digits: str, ok: Callable[[KioskApp], None]) -> Callable[[KioskApp], None]:
+    def action(app: KioskApp) -> None:
+        _type(screen, digits)(app)
+        ok(app)
+
+    return action
+
+
+def _pin_change_ok(app: KioskApp) -> None:
+    tap(app.screen("pin_change").ids.pad.ids.ok)
+
+
+def _sign_ok(app: KioskApp) -> None:
+    tap(app.screen("sign").ids.pad.ids.ok)
+
+
+def _three_wrong_pins(app: KioskApp) -> None:
+    for wrong in ("0000", "1111", "2222"):
+        _type_and_ok("pin", wrong, _pin_ok)(app)
 
 
 def _pin_ok(app: KioskApp) -> None:
@@ -112,7 +189,8 @@ def leftovers(app: KioskApp, secrets: list[str]) -> list[str]:
     found = []
     for name, screen in app.all_screens().items():
         for widget in walk(screen):
-            for attr in ("text", "value", "greeting", "title", "body", "label", "receipt_no"):
+            for attr in ("text", "value", "greeting", "title", "body", "label", "receipt_no", "service_title",
+                         "warning", "outcome", "source_text", "prompt"):
                 text = getattr(widget, attr, None)
                 if isinstance(text, str) and any(secret and secret in text for secret in secrets):
                     found.append(f"{name}: {type(widget).__name__}.{attr}")
@@ -129,6 +207,7 @@ class Tour:
         self.steps = steps
         self.result = TourResult()
         self._index = 0
+        self._waited = 0
         self.secrets: list[str] = []  # citizen data that must be gone from every widget at the end
 
     def start(self) -> None:
@@ -136,6 +215,11 @@ class Tour:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         for old in self.out_dir.glob("*.png"):
             old.unlink()
+        audio = self.app.services.audio
+        if audio is not None and audio.available:
+            # Headless there is no sound card: the spoken prompts are kept as WAV files instead.
+            shutil.rmtree(self.out_dir / "audio", ignore_errors=True)
+            audio.use_speaker(EspeakSpeaker(wav_dir=self.out_dir / "audio"))
         Clock.schedule_once(self._act, SETTLE_S * 2)
 
     def _act(self, _dt: float) -> None:
@@ -151,6 +235,12 @@ class Tour:
         Clock.schedule_once(self._check, SETTLE_S)
 
     def _check(self, _dt: float) -> None:
+        if len(self.app.manager.children) > 1 and self._waited < 8:
+            # a screen change still in flight (a busy machine): photograph the finished screen
+            self._waited += 1
+            Clock.schedule_once(self._check, SETTLE_S / 2)
+            return
+        self._waited = 0
         step = self.steps[self._index]
         picture = self._screenshot(f"{self._index + 1:02d}-{step.name}")
         self.result.pictures.append(picture)

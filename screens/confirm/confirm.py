@@ -5,7 +5,8 @@ from __future__ import annotations
 from kivy.factory import Factory
 from kivy.properties import StringProperty
 
-from kiosk.catalogue import FieldType, localized
+from kiosk.catalogue import localized
+from kiosk.forms import display_answer
 from kiosk.receipts import format_fee
 from screens.base import KioskScreen
 
@@ -28,12 +29,10 @@ class ConfirmScreen(KioskScreen):
             (self.tr.t("confirm.fee"), format_fee(s.service.fee) if s.service.fee else self.tr.t("services.free")),
         ]
         for field in s.service.fields:
-            value = s.answers.get(field.id, "")
-            if field.type is FieldType.CHOICE:
-                value = next((localized(c.label, lang) for c in field.choices if c.id == value), value)
-            elif field.type is FieldType.CONSENT:
-                value = self.tr.t("confirm.yes") if value == "yes" else ""
+            value = display_answer(field, s.answers.get(field.id, ""), lang, self.tr.t)
             rows.append((localized(field.label, lang), value))
+        if s.service.documents:
+            rows.append((self.tr.t("confirm.documents"), "\n".join(localized(d, lang) for d in s.service.documents)))
         table = self.ids.table
         table.clear_widgets()
         for label, value in rows:

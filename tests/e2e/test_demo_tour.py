@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +14,13 @@ from PIL import Image, ImageStat
 from hardware.demo_pki import DEMO_CITIZEN
 
 REPO = Path(__file__).resolve().parents[2]
-STEPS = ["attract", "card-inserted", "pin-typed", "services", "form-choice", "form-phone",
-         "form-phone-typed", "form-consent", "confirm", "done", "card-removed"]
+STEPS = ["attract", "card-inserted", "pin-wrong", "pin-typed", "services", "intro", "form-choice", "form-phone",
+         "form-phone-typed", "form-consent", "confirm", "done", "services-again", "my-requests",
+         "services-after-requests", "pin-change", "pin-change-old", "pin-change-new", "pin-change-repeat",
+         "pin-change-done", "services-after-pin-change", "signed-intro", "signed-form", "signed-form-number",
+         "signed-form-choice", "signed-form-phone", "signed-form-phone-typed", "signed-form-consent", "signed-confirm",
+         "sign", "sign-typed", "signed-done", "rating", "rated", "card-removed", "blocked-card-inserted", "pin-blocked",
+         "puk", "puk-new", "puk-repeat", "puk-done", "pin-after-puk", "blocked-card-removed"]
 
 
 def run_tour(tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess, Path, Path]:
@@ -52,13 +58,24 @@ def test_tour_writes_one_readable_picture_per_step(tour) -> None:
 
 
 def test_tour_receipt_is_printed_and_its_qr_decodes(tour) -> None:
-    """GIVEN the tour's request WHEN its receipt picture is read THEN the QR decodes to the status URL."""
+    """GIVEN the tour's two requests WHEN their receipt pictures are read THEN each QR decodes to the status URL."""
     zxingcpp = pytest.importorskip("zxingcpp")
     _, out, _ = tour
-    [receipt] = out.glob("receipt-*.png")
-    with Image.open(receipt) as image:
-        codes = zxingcpp.read_barcodes(image.convert("L"))
-    assert len(codes) == 1 and codes[0].text.startswith("https://my.gov.ge/requests/")
+    receipts = sorted(out.glob("receipt-*.png"))
+    assert len(receipts) == 2  # the plain request and the signed one
+    for receipt in receipts:
+        with Image.open(receipt) as image:
+            codes = zxingcpp.read_barcodes(image.convert("L"))
+        assert len(codes) == 1 and codes[0].text.startswith("https://my.gov.ge/requests/")
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+def test_tour_speaks_every_screen_in_georgian(tour) -> None:
+    """GIVEN espeak-ng WHEN the tour runs headless THEN the spoken prompts are kept as Georgian WAV files."""
+    _, out, _ = tour
+    wavs = sorted((out / "audio").glob("*.wav"))
+    assert len(wavs) >= 30 and all(p.stem.endswith("-ka") for p in wavs)
+    assert all(p.stat().st_size > 10_000 for p in wavs)
 
 
 def test_no_pin_or_personal_number_in_logs_or_database(tour) -> None:

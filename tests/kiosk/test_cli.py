@@ -27,36 +27,21 @@ def test_help_describes_every_command(capsys: pytest.CaptureFixture[str]) -> Non
         assert "--config" in capsys.readouterr().out
 
 
-def test_diag_json_describes_a_simulated_kiosk(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
-    """GIVEN a simulated configuration WHEN `kiosk diag --json` runs THEN it reports drivers, readers, printer and queue."""
-    config = tmp_path / "kiosk.toml"
-    config.write_text(f'[kiosk]\ndata_dir = "{tmp_path}"\n[card]\ndriver = "simulated"\nreader = "simulated"\n'
-                      '[printer]\nuri = "simulated"\n')
-    assert main(["diag", "--json", "--config", str(config)]) == 0
-    report = json.loads(capsys.readouterr().out)
-    assert report["drivers"] == {"card": "simulated", "reader": "simulated", "printer": "simulated"}
-    assert report["simulated"] is True
-    assert report["readers"][0]["card_present"] is False
-    assert report["printer"]["ready"] is True
-    assert report["queue"]["total"] == 0
-
-
 def test_diag_reports_a_config_error_and_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """GIVEN an unconfigured kiosk WHEN `kiosk diag --json` runs THEN it names the missing setting and exits 1."""
     monkeypatch.setenv("KIOSK_KIOSK_DATA_DIR", str(tmp_path))
     assert main(["diag", "--json"]) == 1
-    assert "card.reader: not set" in json.loads(capsys.readouterr().out)["config_error"]
+    assert "card.driver: not set" in json.loads(capsys.readouterr().out)["config_error"]
 
 
 def test_bad_config_value_exits_2_with_the_key(tmp_path: Path) -> None:
     """GIVEN KIOSK_CARD_READER=nfc WHEN `python -m kiosk run` starts THEN it exits 2 naming the key and valid names."""
-    env = {**os.environ, "KIOSK_CARD_READER": "nfc", "KIOSK_KIOSK_DATA_DIR": str(tmp_path)}
+    env = {**os.environ, "KIOSK_CARD_DRIVER": "nfc", "KIOSK_KIOSK_DATA_DIR": str(tmp_path)}
     proc = subprocess.run([sys.executable, "-m", "kiosk", "run"], capture_output=True, text=True, env=env,
                           cwd=REPO, timeout=60)
     assert proc.returncode == 2
-    assert "card.reader: 'nfc'; use one of 'simulated'" in proc.stderr
+    assert "card.driver: 'nfc'; use one of 'simulated', 'pkcs11'" in proc.stderr
 
 
 def test_core_never_imports_kivy() -> None:

@@ -47,17 +47,32 @@ def test_bad_values_name_the_key(tmp_path: Path, toml: str, env: dict[str, str],
 
 
 def test_unknown_driver_lists_valid_ones(tmp_path: Path) -> None:
-    """GIVEN KIOSK_CARD_READER names no adapter WHEN services are built THEN the error lists the valid names."""
-    settings = load_settings(None, env={"KIOSK_CARD_READER": "nfc", "KIOSK_KIOSK_DATA_DIR": str(tmp_path)})
-    with pytest.raises(ConfigError, match=r"card.reader: 'nfc'; use one of 'simulated'"):
+    """GIVEN KIOSK_CARD_DRIVER / KIOSK_CARD_READER naming no adapter WHEN services are built
+    THEN the error names the key and lists the valid names."""
+    settings = load_settings(None, env={"KIOSK_CARD_DRIVER": "nfc", "KIOSK_KIOSK_DATA_DIR": str(tmp_path)})
+    with pytest.raises(ConfigError, match=r"card.driver: 'nfc'; use one of 'simulated', 'pkcs11'"):
         build_services(settings)
+    settings = load_settings(None, env={"KIOSK_CARD_DRIVER": "pkcs11", "KIOSK_CARD_READER": "nfc",
+                                        "KIOSK_KIOSK_DATA_DIR": str(tmp_path)})
+    with pytest.raises(ConfigError, match=r"card.reader: 'nfc'; use one of 'pcsc', 'pkcs11'"):
+        build_services(settings)
+
+
+def test_pkcs11_driver_needs_an_existing_module(tmp_path: Path) -> None:
+    """GIVEN the pkcs11 driver WHEN the module path is missing or wrong THEN the error says which."""
+    env = {"KIOSK_CARD_DRIVER": "pkcs11", "KIOSK_KIOSK_DATA_DIR": str(tmp_path)}
+    with pytest.raises(ConfigError, match="card.pkcs11_module: not set"):
+        build_services(load_settings(None, env=env))
+    env["KIOSK_CARD_PKCS11_MODULE"] = str(tmp_path / "nowhere.so")
+    with pytest.raises(ConfigError, match="nowhere.so does not exist"):
+        build_services(load_settings(None, env=env))
 
 
 def test_production_defaults_never_fall_back_to_simulated(tmp_path: Path) -> None:
     """GIVEN no configuration WHEN `kiosk run` would build services THEN it refuses instead of simulating."""
     settings = load_settings(None, env={"KIOSK_KIOSK_DATA_DIR": str(tmp_path)})
     assert not settings.is_simulated
-    with pytest.raises(ConfigError, match="card.reader: not set"):
+    with pytest.raises(ConfigError, match="card.driver: not set"):
         build_services(settings)
 
 

@@ -77,7 +77,7 @@ def test_shipped_catalogue_is_complete() -> None:
         (lambda d: d["services"][0]["title"].pop("en"), "services[0].title: missing text in en"),
         (lambda d: d["services"][0].update(agency="ministry_of_magic"), "is not a listed agency"),
         (lambda d: d["services"][0]["fields"][0].update(type="slider"), "is not one of text"),
-        (lambda d: d["services"][0].update(fee="five"), "expected an amount in lari"),
+        (lambda d: d["services"][0].update(fee_tetri="five"), "expected an amount in lari"),
         (lambda d: d["services"].append(dict(d["services"][0])), "service ids repeat"),
         (lambda d: d.pop("services"), "catalogue is missing"),
     ],

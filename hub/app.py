@@ -1,0 +1,185 @@
+"""The hub's HTTP API (FastAPI): the server side of ``docs/sync-protocol.md``; OpenAPI at ``/openapi.json``."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import sqlite3
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
+
+from hub import documents, enrolment, intake
+from hub.http import SIGNED_HEADERS_DOC, Refused, decoded_json, document_response, json_body_doc, raw_body, refusal, signed_path
+from hub.keys import HubKeys
+from hub.models import (BatchAnswer, CrlBundle, EnrollAnswer, EnrollRequest, Heartbeat, Problem, RequestsAnswer,
+                        RoleList, StatusesAnswer, SubmissionItem)
+from hub.store import HubDatabase
+from kiosk import __version__
+from offline.protocol import API_PREFIX, MAX_BATCH_ITEMS, SignatureProblem, SignedBy, verify_request
+
+log = logging.getLogger("hub")
+_UNAUTHORISED = {401: {"model": Problem, "description": "missing_headers | unknown_kiosk | bad_date | "
+                       "stale_date | bad_nonce | bad_signature | replay"}}
+_SIGNED: dict[str, Any] = {"parameters": SIGNED_HEADERS_DOC}
+_BATCH_SCHEMA = {"type": "object", "required": ["items"], "properties": {
+    "items": {"type": "array", "maxItems": MAX_BATCH_ITEMS, "items": SubmissionItem.model_json_schema()}}}
+
+
+class HubApi:
+    """The state behind the endpoints: the database, the hub's keys, the nonce ledger."""
+
+    def __init__(self, store: HubDatabase, keys: HubKeys) -> None:
+        self.store = store
+        self.keys = keys
+        self.nonces = intake.NonceLedger()
+
+    def authenticate(self, request: Request, body: bytes) -> SignedBy:
+        """Check the signature headers (SignatureProblem → 401); the nonce is claimed in ``write``."""
+        return verify_request(request.headers, request.method, signed_path(request), body,
+                              lambda key_id: enrolment.verify_key_for(self.store, key_id), self.store.clock())
+
+    def claim(self, db: Any, signed: SignedBy) -> None:
+        """Record the nonce in the current transaction (a replay → 401)."""
+        self.nonces.claim(db, signed, self.store.clock())
+
+
+def create_app(store: HubDatabase, keys: HubKeys) -> FastAPI:
+    """The ASGI application for one hub database and its keys."""
+    api = HubApi(store, keys)
+    app = FastAPI(title="Community-kiosk reference hub", version=__version__,
+                  description="Server side of the kiosk sync protocol v1. Signing: `offline/protocol.py`; "
+                  "the human contract: `docs/sync-protocol.md`.")
+    app.state.hub = api
+    # Verdicts and status pages shrink to a third on the slow rural links; documents stay signed
+    # over their uncompressed bytes (the client's transport undoes the compression).
+    app.add_middleware(GZipMiddleware, minimum_size=1024)
+
+    @app.exception_handler(Refused)
+    async def _refused(_request: Request, exc: Refused) -> JSONResponse:
+        return refusal(exc)
+
+    @app.exception_handler(SignatureProblem)
+    async def _unsigned(_request: Request, exc: SignatureProblem) -> JSONResponse:
+        return JSONResponse({"error": exc.reason}, status_code=401)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, _exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"error": "bad_request"}, status_code=400)
+
+    @app.exception_handler(sqlite3.OperationalError)
+    async def _busy(_request: Request, exc: sqlite3.OperationalError) -> JSONResponse:
+        if "locked" in str(exc) or "busy" in str(exc):
+            # The back office holding the database for a moment: the kiosk retries after this.
+            return JSONResponse({"error": "busy"}, status_code=503, headers={"Retry-After": "2"})
+        log.error("database error: %s", exc)
+        return JSONResponse({"error": "internal"}, status_code=500)
+
+    @app.get("/healthz", tags=["hub"], summary="liveness, unsigned (technicians: reachability and latency)")
+    def health() -> dict[str, str]:
+        """Unsigned liveness answer."""
+        return {"status": "ok", "version": __version__}
+
+    @app.post(f"{API_PREFIX}/enroll", tags=["kiosk"], status_code=201, response_model=EnrollAnswer,
+              responses={403: {"model": Problem, "description": "bad_code | revoked"}},
+              openapi_extra=json_body_doc(EnrollRequest.model_json_schema()))
+    def enroll(request: Request, body: bytes = Depends(raw_body)) -> dict[str, str]:
+        """Spend a one-time code: the kiosk gets its id and pins the hub's keys (the only unsigned call)."""
+        try:
+            asked = EnrollRequest.model_validate(decoded_json(request, body))
+        except ValidationError:
+            raise Refused(400, "bad_schema") from None
+        try:
+            kiosk_id = enrolment.enrol(store, asked.code, base64.b64decode(asked.device_public_key), asked.name)
+        except enrolment.EnrolmentRefused as exc:
+            raise Refused(403, exc.reason) from None
+        return {"kiosk_id": kiosk_id, **keys.public_b64()}
+
+    @app.post(f"{API_PREFIX}/submissions", tags=["kiosk"], response_model=BatchAnswer,
+              responses={**_UNAUTHORISED, 400: {"model": Problem}, 413: {"model": Problem}},
+              openapi_extra={**_SIGNED, **json_body_doc(_BATCH_SCHEMA, gzip=True)})
+    def submissions(request: Request, body: bytes = Depends(raw_body)) -> JSONResponse:
+        """Store a batch; each item is accepted, a duplicate (already had) or rejected (bad shape)."""
+        signed = api.authenticate(request, body)
+        batch = decoded_json(request, body)
+        items = batch.get("items") if isinstance(batch, dict) else None
+        if not isinstance(items, list) or set(batch) != {"items"}:
+            raise Refused(400, "bad_schema")
+        if len(items) > MAX_BATCH_ITEMS:
+            raise Refused(413, "too_many_items")
+        with store.write() as db:
+            api.claim(db, signed)
+            results = intake.accept_batch(db, signed.key_id, items, store.now())
+        # Straight to JSON: the verdicts are built by the hub itself, no need to validate them again.
+        return JSONResponse({"results": results})
+
+    @app.get(f"{API_PREFIX}/statuses", tags=["kiosk"], response_model=StatusesAnswer,
+             responses=_UNAUTHORISED, openapi_extra=_SIGNED)
+    def statuses(request: Request, since: str = "", body: bytes = Depends(raw_body)) -> dict[str, Any]:
+        """This kiosk's submissions whose state the back office changed after the cursor."""
+        signed = api.authenticate(request, body)
+        try:
+            cursor = intake.parse_cursor(since)
+        except ValueError:
+            raise Refused(400, "bad_cursor") from None
+        with store.write() as db:
+            api.claim(db, signed)
+            return intake.statuses_since(db, signed.key_id, cursor)
+
+    @app.get(f"{API_PREFIX}/requests", tags=["kiosk"], response_model=RequestsAnswer,
+             responses=_UNAUTHORISED, openapi_extra=_SIGNED)
+    def requests_(request: Request, citizen_key: str, body: bytes = Depends(raw_body)) -> dict[str, Any]:
+        """"My requests": a citizen's requests made at this kiosk, by the kiosk's keyed hash."""
+        signed = api.authenticate(request, body)
+        with store.write() as db:
+            api.claim(db, signed)
+            return {"requests": intake.requests_for(db, signed.key_id, citizen_key)}
+
+    def _document(request: Request, body: bytes, name: str) -> Response:
+        signed = api.authenticate(request, body)
+        with store.write() as db:
+            api.claim(db, signed)
+        return document_response(request, documents.published(store, name))
+
+    @app.get(f"{API_PREFIX}/catalogue", tags=["kiosk"], responses={**_UNAUTHORISED, 304: {}, 404: {"model": Problem}},
+             openapi_extra=_SIGNED, response_class=Response)
+    def catalogue(request: Request, body: bytes = Depends(raw_body)) -> Response:
+        """The service catalogue as published, with ``ETag`` and ``X-Hub-Signature``; honours ``If-None-Match``."""
+        return _document(request, body, documents.CATALOGUE)
+
+    @app.get(f"{API_PREFIX}/crl", tags=["kiosk"], response_model=CrlBundle,
+             responses={**_UNAUTHORISED, 304: {}, 404: {"model": Problem}}, openapi_extra=_SIGNED,
+             response_class=Response)
+    def crl(request: Request, body: bytes = Depends(raw_body)) -> Response:
+        """The CRL bundle, with ``ETag`` and ``X-Hub-Signature``; honours ``If-None-Match``."""
+        return _document(request, body, documents.CRL)
+
+    @app.get(f"{API_PREFIX}/roles", tags=["kiosk"], response_model=RoleList, responses=_UNAUTHORISED,
+             openapi_extra=_SIGNED, response_class=Response)
+    def roles(request: Request, body: bytes = Depends(raw_body)) -> Response:
+        """The staff and technician list, freshly issued and signed (``X-Hub-Signature``)."""
+        signed = api.authenticate(request, body)
+        with store.write() as db:
+            api.claim(db, signed)
+        return document_response(request, documents.role_list(store, keys))
+
+    @app.post(f"{API_PREFIX}/heartbeat", tags=["kiosk"], status_code=204, response_class=Response,
+              responses={**_UNAUTHORISED, 400: {"model": Problem}},
+              openapi_extra={**_SIGNED, **json_body_doc(Heartbeat.model_json_schema(), gzip=True)})
+    def heartbeat(request: Request, body: bytes = Depends(raw_body)) -> Response:
+        """The kiosk's health, for the fleet view."""
+        signed = api.authenticate(request, body)
+        try:
+            beat = Heartbeat.model_validate(decoded_json(request, body))
+        except ValidationError:
+            raise Refused(400, "bad_schema") from None
+        with store.write() as db:
+            api.claim(db, signed)
+            intake.record_heartbeat(db, signed.key_id, beat, store.now())
+        return Response(status_code=204)
+
+    return app

@@ -1,0 +1,90 @@
+"""``kiosk hub ...``: set up and serve the reference hub, and its back office.
+
+Hub commands work on the hub's database (``--db``) and ignore the kiosk's settings. FastAPI and
+uvicorn (the ``hub`` extra) are imported only when a command needs them, so a kiosk without the
+extra still starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+STATES = ("received", "in_progress", "closed", "rejected")
+
+
+def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    """Register ``hub`` and its subcommands."""
+    hub = subparsers.add_parser("hub", parents=[common], help="the reference central hub and its back office",
+                                description="Set up and run the reference hub kiosks sync with, and "
+                                "look after what they sent. Every command names the hub database with --db.")
+    sub = hub.add_subparsers(dest="hub_command", required=True, metavar="HUB_COMMAND")
+    db = argparse.ArgumentParser(add_help=False)
+    db.add_argument("--db", type=Path, required=True, metavar="PATH", help="the hub's SQLite database")
+
+    def command(name: str, help_text: str, description: str, json_flag: bool = False) -> argparse.ArgumentParser:
+        parser = sub.add_parser(name, parents=[common, db], help=help_text, description=description)
+        if json_flag:
+            parser.add_argument("--json", action="store_true", help="machine-readable output")
+        parser.set_defaults(handler=run)
+        return parser
+
+    command("init", "create the database and the hub's keys",
+            "Create the database (or bring its schema up to date) and, once, the hub's sealing and signing "
+            "keys in 0600 files next to it (<db>.seal.key, <db>.sign.key). Existing keys are never replaced.")
+    serve = command("serve", "serve the sync protocol over HTTP",
+                    "Serve the sync protocol (docs/sync-protocol.md; OpenAPI at /openapi.json). Put a TLS "
+                    "reverse proxy in front of it anywhere but on a test bench.")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any free port)")
+    code = command("enroll-code", "print a one-time enrolment code",
+                   "Print a one-time code a technician types into `kiosk enroll`. Only its hash is stored.")
+    code.add_argument("--valid-hours", type=float, default=24.0, help="how long the code works (default 24)")
+    command("stats", "submissions, duplicates and counts per state",
+            "Print how many submissions the hub holds, how many re-sends it answered 'duplicate', "
+            "and counts per state.", json_flag=True)
+    command("fleet", "kiosks with their last heartbeat",
+            "List every kiosk with its last heartbeat, version, queue depth, printer and reader state.",
+            json_flag=True)
+    listing = command("list", "list submissions (facts only, never the payload)",
+                      "List submissions newest first: id, kiosk, receipt number, service, state.", json_flag=True)
+    listing.add_argument("--state", choices=STATES, help="only submissions in this state")
+    listing.add_argument("--kiosk", metavar="KIOSK_ID", help="only submissions from this kiosk")
+    listing.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    opener = command("open", "decrypt one submission and print it",
+                     "Open a submission's sealed payload with the hub's private key and print it as JSON.")
+    opener.add_argument("id", help="submission id")
+    status = command("set-status", "change a submission's state (it flows back to the kiosk)",
+                     "Set a submission's state; the kiosk that sent it learns it from /v1/statuses.")
+    status.add_argument("id", help="submission id")
+    status.add_argument("state", choices=STATES)
+    status.add_argument("--reason", default=None, help="why (shown to the citizen for 'rejected')")
+    roles = command("roles", "staff and technicians, by personal number",
+                    "Add, remove or list the people kiosks let into staff or technician mode (a signed "
+                    "list kiosks fetch from /v1/roles).")
+    roles.add_argument("action", choices=("add", "remove", "list"))
+    roles.add_argument("personal_number", nargs="?", help="11-digit personal number from the ID card")
+    roles.add_argument("role", nargs="?", choices=("staff", "technician"), help="the role (remove: all if omitted)")
+    roles.add_argument("--name", default="", help="the person's name, shown on the kiosk")
+    catalogue = command("publish-catalogue", "publish a service catalogue to every kiosk",
+                        "Check a catalogue JSON file as kiosks will read it, sign it and serve it at /v1/catalogue.")
+    catalogue.add_argument("file", type=Path)
+    crl = command("publish-crl", "publish the certificate revocation lists",
+                  "Bundle every CRL (.crl/.der/.pem) in a folder, sign it and serve it at /v1/crl.")
+    crl.add_argument("dir", type=Path)
+    revoke = command("revoke", "refuse every further request from a kiosk (stolen, retired)",
+                     "Revoke a kiosk: the hub answers its requests 401 unknown_kiosk from now on.")
+    revoke.add_argument("kiosk_id")
+
+
+def run(_settings: Any, args: argparse.Namespace) -> int:
+    """Run one hub command; 0 on success, 1 with a message on stderr otherwise."""
+    from hub.commands import COMMANDS, CommandFailed
+
+    try:
+        return COMMANDS[args.hub_command](args)
+    except CommandFailed as exc:
+        print(f"kiosk hub {args.hub_command}: {exc}", file=sys.stderr)
+        return 1

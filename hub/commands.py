@@ -1,0 +1,215 @@
+"""What each ``kiosk hub`` command does (the parser is in ``hub.cli``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+from typing import Any, Callable
+
+from hub import backoffice, documents, enrolment
+from hub.keys import HubKeysMissing, ensure_keys, load_keys, seal_key_path, sign_key_path
+from hub.models import HubState
+from hub.store import HubDatabase
+
+
+class CommandFailed(Exception):
+    """A hub command could not do what was asked; the message says why, for the operator."""
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, ensure_ascii=False, indent=2))
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    def cell(row: dict[str, Any], column: str) -> str:
+        value = row.get(column)
+        return "-" if value is None else str(value)
+
+    widths = {c: max([len(c), *(len(cell(r, c)) for r in rows)]) for c in columns}
+    print("  ".join(c.ljust(widths[c]) for c in columns).rstrip())
+    for row in rows:
+        print("  ".join(cell(row, c).ljust(widths[c]) for c in columns).rstrip())
+
+
+def _open(args: argparse.Namespace) -> HubDatabase:
+    if not args.db.exists():
+        raise CommandFailed(f"{args.db} does not exist: run `kiosk hub init --db {args.db}` first")
+    return HubDatabase(args.db)
+
+
+def _keys(args: argparse.Namespace) -> Any:
+    try:
+        return load_keys(args.db)
+    except HubKeysMissing as exc:
+        raise CommandFailed(str(exc)) from None
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    """Create the schema and the keys (never replacing keys that exist); print the public keys."""
+    keys = ensure_keys(args.db)
+    HubDatabase(args.db).close()
+    args.db.chmod(0o600)  # citizen keys, staff personal numbers; SQLite gives -wal/-shm the same mode
+    print(f"hub database: {args.db}")
+    print(f"keys (0600): {seal_key_path(args.db)}, {sign_key_path(args.db)}")
+    for name, value in keys.public_b64().items():
+        print(f"{name}: {value}")
+    return 0
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket (port 0 = any free port), bound before the server starts so its URL is known."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)  # connections made right after the URL is printed wait in the backlog
+    except OSError as exc:
+        raise CommandFailed(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    return sock
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve until interrupted; the first stdout line is ``listening on URL``."""
+    try:
+        import uvicorn
+
+        from hub.app import create_app
+    except ImportError as exc:
+        raise CommandFailed(f"{exc.name} is missing: install the hub extra (pip install -e '.[hub]')") from None
+    keys = _keys(args)
+    store = _open(args)
+    sock = listen(args.host, args.port)
+    host, port = sock.getsockname()[:2]
+    print(f"listening on http://{f'[{host}]' if ':' in host else host}:{port}", flush=True)
+    try:
+        uvicorn.Server(uvicorn.Config(create_app(store, keys), log_level="warning", lifespan="off")).run(
+            sockets=[sock])
+    finally:
+        sock.close()
+        store.close()
+    return 0
+
+
+def cmd_enroll_code(args: argparse.Namespace) -> int:
+    """Print a one-time enrolment code."""
+    import datetime as dt
+
+    _keys(args)
+    print(enrolment.make_code(_open(args), dt.timedelta(hours=args.valid_hours)))
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    """Submissions, duplicates, counts per state."""
+    figures = backoffice.stats(_open(args))
+    if args.json:
+        _print_json(figures)
+    else:
+        print(f"submissions: {figures['submissions']} (synthetic {figures['synthetic']})")
+        print(f"duplicates:  {figures['duplicates']} re-sends answered 'duplicate'")
+        print("states:      " + ", ".join(f"{k} {v}" for k, v in figures["states"].items()))
+        print(f"kiosks:      {figures['kiosks']} ({figures['kiosks_revoked']} revoked)")
+    return 0
+
+
+def cmd_fleet(args: argparse.Namespace) -> int:
+    """Kiosks with their last heartbeat."""
+    rows = backoffice.fleet(_open(args))
+    if args.json:
+        _print_json({"kiosks": rows})
+    else:
+        _table(rows, ["kiosk_id", "name", "last_heartbeat", "heartbeat_age_s", "version", "queue_depth",
+                      "oldest_queued_age_s", "printer", "reader", "revoked"])
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """Submissions newest first, facts only."""
+    rows = backoffice.list_submissions(_open(args), HubState(args.state) if args.state else None,
+                                       args.kiosk, args.limit)
+    if args.json:
+        _print_json({"submissions": rows})
+    else:
+        _table(rows, ["id", "kiosk_id", "receipt_no", "service", "received_at", "state", "reason"])
+    return 0
+
+
+def cmd_open(args: argparse.Namespace) -> int:
+    """Decrypt one submission and print it."""
+    keys = _keys(args)
+    try:
+        _print_json(backoffice.open_submission(_open(args), keys, args.id))
+    except backoffice.UnknownSubmission:
+        raise CommandFailed(f"no submission {args.id}") from None
+    return 0
+
+
+def cmd_set_status(args: argparse.Namespace) -> int:
+    """Change a submission's state."""
+    try:
+        backoffice.set_status(_open(args), args.id, HubState(args.state), args.reason)
+    except backoffice.UnknownSubmission:
+        raise CommandFailed(f"no submission {args.id}") from None
+    print(f"{args.id}: {args.state}")
+    return 0
+
+
+def cmd_roles(args: argparse.Namespace) -> int:
+    """Add, remove or list roles."""
+    store = _open(args)
+    if args.action == "list":
+        _table(documents.roles(store), ["personal_number", "role", "name"])
+        return 0
+    if not args.personal_number:
+        raise CommandFailed(f"roles {args.action} needs a personal number")
+    if args.action == "add":
+        if not args.role:
+            raise CommandFailed("roles add needs a role: staff or technician")
+        try:
+            documents.add_role(store, args.personal_number, args.role, args.name)
+        except documents.DocumentError as exc:
+            raise CommandFailed(str(exc)) from None
+        print(f"added {args.role}")
+        return 0
+    removed = documents.remove_role(store, args.personal_number, args.role)
+    if not removed:
+        raise CommandFailed("no such role")
+    print(f"removed {removed} role(s)")
+    return 0
+
+
+def _publish(args: argparse.Namespace, publish: Callable[..., documents.SignedDocument], source: Any) -> int:
+    try:
+        doc = publish(_open(args), _keys(args), source)
+    except (documents.DocumentError, OSError) as exc:
+        raise CommandFailed(str(exc)) from None
+    print(f"published {len(doc.body)} bytes, ETag {doc.etag}")
+    return 0
+
+
+def cmd_publish_catalogue(args: argparse.Namespace) -> int:
+    """Check, sign and serve a catalogue."""
+    return _publish(args, documents.publish_catalogue, args.file)
+
+
+def cmd_publish_crl(args: argparse.Namespace) -> int:
+    """Bundle, sign and serve CRLs."""
+    return _publish(args, documents.publish_crl, args.dir)
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    """Revoke a kiosk."""
+    if not enrolment.revoke(_open(args), args.kiosk_id):
+        raise CommandFailed(f"no enrolled kiosk {args.kiosk_id} (or already revoked)")
+    print(f"{args.kiosk_id}: revoked")
+    return 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "init": cmd_init, "serve": cmd_serve, "enroll-code": cmd_enroll_code, "stats": cmd_stats,
+    "fleet": cmd_fleet, "list": cmd_list, "open": cmd_open, "set-status": cmd_set_status,
+    "roles": cmd_roles, "publish-catalogue": cmd_publish_catalogue, "publish-crl": cmd_publish_crl,
+    "revoke": cmd_revoke,
+}
+"""Subcommand name → what it does."""

@@ -1,0 +1,89 @@
+"""The hub's own keys: an X25519 key pair that opens sealed payloads, an Ed25519 key that signs documents.
+
+They live in two 0600 files next to the database (``<db>.seal.key``, ``<db>.sign.key``), base64
+text. ``hub init`` makes them once and never overwrites them: a new sealing key would make every
+stored payload unreadable.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from nacl.public import PrivateKey
+from nacl.signing import SigningKey, VerifyKey
+
+
+class HubKeysMissing(FileNotFoundError):
+    """The key files are not there: run ``kiosk hub init`` first."""
+
+
+def seal_key_path(db_path: Path) -> Path:
+    """Where the X25519 private key of the hub at ``db_path`` is kept."""
+    return db_path.with_name(db_path.name + ".seal.key")
+
+
+def sign_key_path(db_path: Path) -> Path:
+    """Where the Ed25519 signing key of the hub at ``db_path`` is kept."""
+    return db_path.with_name(db_path.name + ".sign.key")
+
+
+@dataclass(frozen=True)
+class HubKeys:
+    """The hub's private keys and the public halves a kiosk pins at enrolment."""
+
+    seal_private: bytes
+    sign_key: SigningKey
+
+    @property
+    def seal_public(self) -> bytes:
+        """The X25519 public key kiosks seal payloads to."""
+        return bytes(PrivateKey(self.seal_private).public_key)
+
+    @property
+    def verify_key(self) -> VerifyKey:
+        """The Ed25519 public key that checks the hub's documents."""
+        return self.sign_key.verify_key
+
+    def public_b64(self) -> dict[str, str]:
+        """Both public keys in base64, as the enrolment answer gives them."""
+        return {
+            "hub_seal_public_key": base64.b64encode(self.seal_public).decode("ascii"),
+            "hub_sign_public_key": base64.b64encode(bytes(self.verify_key)).decode("ascii"),
+        }
+
+
+def _write_secret(path: Path, raw: bytes) -> None:
+    # O_EXCL: never replace a key that exists; 0600 from the first byte, not chmod afterwards.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(base64.b64encode(raw).decode("ascii") + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _read_secret(path: Path) -> bytes:
+    try:
+        raw = base64.b64decode(path.read_text(encoding="ascii").strip(), validate=True)
+    except FileNotFoundError:
+        raise HubKeysMissing(f"{path} is missing: run `kiosk hub init`") from None
+    if len(raw) != 32:
+        raise ValueError(f"{path} does not hold a 32-byte key")
+    return raw
+
+
+def load_keys(db_path: Path) -> HubKeys:
+    """The keys of the hub at ``db_path`` (HubKeysMissing when it was never initialised)."""
+    return HubKeys(_read_secret(seal_key_path(db_path)), SigningKey(_read_secret(sign_key_path(db_path))))
+
+
+def ensure_keys(db_path: Path) -> HubKeys:
+    """Make whichever key file is missing, then load both."""
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    if not seal_key_path(db_path).exists():
+        _write_secret(seal_key_path(db_path), bytes(PrivateKey.generate()))
+    if not sign_key_path(db_path).exists():
+        _write_secret(sign_key_path(db_path), bytes(SigningKey.generate()))
+    return load_keys(db_path)

@@ -1,0 +1,89 @@
+"""A hub served from a thread of this process: the demo's "local hub" on 127.0.0.1.
+
+``kiosk demo`` starts one in its data folder, enrols the demo kiosk with it over HTTP like a
+technician would (``kiosk hub enroll-code`` + ``kiosk enroll``), and syncs to it, so the whole
+path — sealing, signing, batches, statuses — runs in the demo too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from hub import enrolment
+from hub.keys import HubKeys, ensure_keys
+from hub.store import HubDatabase, utc_now
+
+DEMO_PORT = 8765  # stable across demo runs when free, so the enrolment's URL stays right
+
+
+@dataclass
+class LocalHub:
+    """A running in-process hub: its URL, database, keys, and how to stop it."""
+
+    url: str
+    db_path: Path
+    keys: HubKeys
+    store: HubDatabase
+    _stop: Callable[[], None]
+
+    def enroll_code(self, valid_hours: float = 1) -> str:
+        """A one-time enrolment code, as ``kiosk hub enroll-code`` prints."""
+        return enrolment.make_code(self.store, dt.timedelta(hours=valid_hours))
+
+    def stop(self) -> None:
+        """Stop serving and close the database."""
+        self._stop()
+
+    def __enter__(self) -> "LocalHub":
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        if port == 0:
+            raise
+        sock.close()
+        return _bind(host, 0)  # the preferred port is taken: any free one will do
+    return sock
+
+
+def serve_in_thread(db_path: Path, *, host: str = "127.0.0.1", port: int = 0,
+                    clock: Callable[[], dt.datetime] = utc_now) -> LocalHub:
+    """Initialise the hub at ``db_path`` if new (schema and keys) and serve it from a daemon thread."""
+    import uvicorn
+
+    from hub.app import create_app
+
+    db_path.parent.mkdir(parents=True, exist_ok=True)
+    keys = ensure_keys(db_path)
+    store = HubDatabase(db_path, clock)
+    sock = _bind(host, port)
+    server = uvicorn.Server(uvicorn.Config(create_app(store, keys), log_level="warning", access_log=False,
+                                           lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="local-hub", daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            sock.close()
+            raise RuntimeError("the local hub did not start")
+        threading.Event().wait(0.01)
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+        store.close()
+
+    return LocalHub(f"http://{host}:{sock.getsockname()[1]}", db_path, keys, store, stop)

@@ -1,0 +1,181 @@
+"""The protocol's bodies as pydantic models: they validate what arrives and make the OpenAPI document."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import enum
+import uuid
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError, field_validator
+
+
+class HubState(enum.Enum):
+    """A submission's state at the hub, as the statuses feed reports it."""
+
+    RECEIVED = "received"
+    IN_PROGRESS = "in_progress"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+
+
+class EnrollRequest(BaseModel):
+    """``POST /v1/enroll``: a one-time code and the kiosk's new Ed25519 public key."""
+
+    code: StrictStr = Field(min_length=4, max_length=64)
+    device_public_key: StrictStr = Field(description="base64 of the 32-byte Ed25519 public key")
+    name: StrictStr = Field(default="", max_length=100)
+
+    @field_validator("device_public_key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        if len(base64.b64decode(value, validate=True)) != 32:
+            raise ValueError("a key is 32 bytes")
+        return value
+
+
+class EnrollAnswer(BaseModel):
+    """The kiosk id to sign with, and the hub's keys to pin."""
+
+    kiosk_id: str
+    hub_seal_public_key: str
+    hub_sign_public_key: str
+
+
+class SubmissionItem(BaseModel):
+    """One sealed submission of a batch; a bad one is rejected alone, the rest are still stored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: StrictStr = Field(description="UUID made by the kiosk: the idempotency key for ever")
+    receipt_no: StrictStr = Field(min_length=1, max_length=64)
+    service: StrictStr = Field(min_length=1, max_length=64)
+    created_at: StrictStr = Field(description="ISO 8601 with a time zone")
+    citizen_key: Optional[StrictStr] = Field(default=None, max_length=128)
+    synthetic: StrictBool = False
+    sealed: StrictStr = Field(description="base64 of the libsodium sealed box", max_length=200_000)
+
+    @field_validator("id")
+    @classmethod
+    def _uuid(cls, value: str) -> str:
+        if str(uuid.UUID(value)) != value:  # one spelling per id, or "unique" would not be
+            raise ValueError("not a lower-case canonical UUID")
+        return value
+
+    @field_validator("created_at")
+    @classmethod
+    def _when(cls, value: str) -> str:
+        if dt.datetime.fromisoformat(value).tzinfo is None:
+            raise ValueError("no time zone")
+        return value
+
+    @field_validator("sealed")
+    @classmethod
+    def _sealed(cls, value: str) -> str:
+        if len(base64.b64decode(value, validate=True)) < 48:  # ephemeral key + MAC
+            raise ValueError("too short for a sealed box")
+        return value
+
+
+class SubmissionBatch(BaseModel):
+    """``POST /v1/submissions`` (documentation: items are validated one by one)."""
+
+    items: list[SubmissionItem]
+
+
+class ItemVerdict(BaseModel):
+    """The hub's verdict on one item, in the order sent."""
+
+    id: Optional[str]
+    result: Literal["accepted", "duplicate", "rejected"]
+    reason: Optional[str] = None
+
+
+class BatchAnswer(BaseModel):
+    """One verdict per item sent."""
+
+    results: list[ItemVerdict]
+
+
+class StatusChange(BaseModel):
+    """A submission whose state the back office changed."""
+
+    id: str
+    state: HubState
+    reason: Optional[str]
+    changed_at: str
+
+
+class StatusesAnswer(BaseModel):
+    """Changes after the cursor; call again with ``cursor`` while ``more`` is true."""
+
+    statuses: list[StatusChange]
+    cursor: str
+    more: bool = False
+
+
+class CitizenRequest(BaseModel):
+    """One of a citizen's requests made at this kiosk ("my requests")."""
+
+    id: str
+    receipt_no: str
+    service: str
+    state: HubState
+    created_at: str
+    changed_at: str
+
+
+class RequestsAnswer(BaseModel):
+    """A citizen's requests, newest first."""
+
+    requests: list[CitizenRequest]
+
+
+class Heartbeat(BaseModel):
+    """``POST /v1/heartbeat``: the kiosk's health; unknown fields are kept for later versions."""
+
+    model_config = ConfigDict(extra="allow")
+
+    version: StrictStr = Field(max_length=64)
+    queue: dict[str, Any] = Field(default_factory=dict)
+    printer: StrictStr = Field(default="", max_length=200)
+    reader: StrictStr = Field(default="", max_length=200)
+    ratings: dict[str, int] = Field(default_factory=dict)
+    audit_checkpoint: Optional[dict[str, Any]] = None
+
+
+class RoleEntry(BaseModel):
+    """A staff member or technician, identified by their ID card's personal number."""
+
+    personal_number: str
+    role: Literal["staff", "technician"]
+    name: str
+
+
+class RoleList(BaseModel):
+    """The signed role list kiosks cache for offline use."""
+
+    roles: list[RoleEntry]
+    issued_at: str
+    expires_at: str
+
+
+class CrlBundle(BaseModel):
+    """The revocation lists kiosks check ID cards against."""
+
+    crls: list[str]
+    issued_at: str
+
+
+class Problem(BaseModel):
+    """Any 4xx answer: a short machine word."""
+
+    error: str
+
+
+def rejection_reason(exc: ValidationError) -> str:
+    """A short reason naming the bad fields, e.g. ``invalid:id,sealed``."""
+    fields = sorted({".".join(str(p) for p in err["loc"]) or "item" for err in exc.errors()})
+    return "invalid:" + ",".join(fields)
+

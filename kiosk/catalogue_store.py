@@ -1,0 +1,101 @@
+"""The catalogue in force: the newest valid one of the bundled file and the last one from the hub.
+
+The sync engine hands each catalogue the hub serves to ``on_catalogue(bytes)`` (after checking
+the hub's signature). A newer, valid one is written to ``<data_dir>/catalogue/catalogue.json``
+atomically (temp file, fsync, rename, fsync of the folder) and takes effect for the next service
+chosen; a malformed, schema-invalid or not-newer one is refused, logged, and the old one kept.
+A session already filling a form keeps the ``Service`` it chose, so a swap never changes a form
+under someone's fingers.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import os
+import threading
+from pathlib import Path
+
+from kiosk.catalogue import BUNDLED_PATH, Catalogue, CatalogueError, catalogue_from_bytes, load_catalogue
+
+log = logging.getLogger(__name__)
+
+STORED_NAME = "catalogue.json"
+
+
+class CatalogueUpdate(enum.Enum):
+    """What became of a catalogue offered by the hub."""
+
+    ACCEPTED = "accepted"  # newer and valid: stored, and in force from now on
+    NOT_NEWER = "not_newer"  # valid, but its version is not above the one in force: ignored
+    INVALID = "invalid"  # malformed or against the schema: refused
+    NOT_STORED = "not_stored"  # newer and valid, but the disk refused it: old one kept, retried next sync
+
+
+class CatalogueStore:
+    """Holds the catalogue in force; thread-safe for one writer (sync) and many readers (UI)."""
+
+    def __init__(self, data_dir: Path, bundled: Path = BUNDLED_PATH) -> None:
+        self._folder = data_dir / "catalogue"
+        self._lock = threading.Lock()
+        self._current = load_catalogue(bundled)  # a broken bundled file stops the kiosk: CatalogueError
+        self._source = "bundled"
+        stored = self._folder / STORED_NAME
+        if stored.exists():
+            try:
+                pulled = load_catalogue(stored)
+            except CatalogueError as exc:
+                # a damaged file on disk must not stop the kiosk: the bundled one still works
+                log.warning("stored catalogue ignored: %s", exc)
+            else:
+                if pulled.version > self._current.version:
+                    self._current, self._source = pulled, "hub"
+
+    def __call__(self) -> Catalogue:
+        """The catalogue in force now (``Services.catalogue`` is this store)."""
+        return self._current
+
+    @property
+    def source(self) -> str:
+        """Where the catalogue in force came from: ``bundled`` or ``hub``."""
+        return self._source
+
+    def on_catalogue(self, blob: bytes) -> CatalogueUpdate:
+        """Take a catalogue from the hub if it is valid and newer; otherwise keep the old one."""
+        try:
+            offered = catalogue_from_bytes(blob)
+        except CatalogueError as exc:
+            log.warning("catalogue from the hub refused, version %d kept: %s", self._current.version, exc)
+            return CatalogueUpdate.INVALID
+        with self._lock:
+            if offered.version <= self._current.version:
+                log.info(
+                    "catalogue version %d from the hub ignored: version %d is in force",
+                    offered.version,
+                    self._current.version,
+                )
+                return CatalogueUpdate.NOT_NEWER
+            try:
+                self._write(blob)
+            except OSError as exc:
+                log.error("catalogue version %d not stored: %s", offered.version, exc.strerror)
+                return CatalogueUpdate.NOT_STORED
+            self._current, self._source = offered, "hub"
+        log.info("catalogue version %d from the hub in force", offered.version)
+        return CatalogueUpdate.ACCEPTED
+
+    def _write(self, blob: bytes) -> None:
+        """Replace the stored file so that a crash leaves either the old or the new one, whole."""
+        self._folder.mkdir(parents=True, exist_ok=True)
+        target = self._folder / STORED_NAME
+        temp = target.with_suffix(".json.tmp")
+        with open(temp, "wb") as out:
+            out.write(blob)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temp, target)
+        folder = os.open(self._folder, os.O_RDONLY)
+        try:
+            os.fsync(folder)  # the rename itself survives a power cut
+        finally:
+            os.close(folder)

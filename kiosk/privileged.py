@@ -1,0 +1,60 @@
+"""Wiring of the privileged side of the kiosk (audit log, role gate, staff desk), called by the composition root."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Callable
+
+from hardware.ports import ReceiptPrinter
+from kiosk.audit import AuditLog, open_audit_log, record_configuration
+from kiosk.catalogue import Catalogue
+from kiosk.config import ConfigError, Settings
+from kiosk.diag_system import redacted_config
+from kiosk.i18n import Translator
+from kiosk.journey import Journey
+from kiosk.passcode import PasscodeGate, PasscodeHashInvalid
+from kiosk.roles import AccessGate, RoleStore
+from kiosk.staff import StaffDesk
+from kiosk.submission import SubmitterConfig
+from kiosk.technician import pinned_hub_sign_key, record_enrolment
+from offline.outbox import Outbox
+
+PASSCODE_STATE_FILE = "passcode-tries.json"
+
+
+@dataclass
+class Privileged:
+    """What the staff and technician modes run on."""
+
+    audit: AuditLog
+    access: AccessGate
+    staff: StaffDesk
+
+    def audit_checkpoint(self) -> dict[str, object]:
+        """The audit chain's head for the heartbeat (``{"seq", "hash"}``)."""
+        head = self.audit.checkpoint()
+        return {"seq": head.seq, "hash": head.hash}
+
+
+def build_privileged(settings: Settings, *, outbox: Outbox, printer: ReceiptPrinter | None,
+                     catalogue: Callable[[], Catalogue], translator: Translator, journey: Journey,
+                     clock: Callable[[], dt.datetime]) -> Privileged:
+    """Open the audit log, note configuration or enrolment changes, build the gate and the staff desk."""
+    data = settings.kiosk.data_dir
+    access_settings = settings.access
+    try:
+        passcode = PasscodeGate(access_settings.technician_passcode_hash, max_tries=access_settings.passcode_max_tries,
+                                lockout_s=access_settings.passcode_lockout_s, state_path=data / PASSCODE_STATE_FILE,
+                                clock=clock)
+    except PasscodeHashInvalid as exc:
+        raise ConfigError(f"access.technician_passcode_hash: {exc}") from None
+    audit = open_audit_log(data, clock)
+    record_configuration(audit, redacted_config(settings, fingerprint_secrets=True))
+    record_enrolment(audit, data)
+    access = AccessGate(RoleStore(data, pinned_hub_sign_key(data)), passcode, audit, clock)
+    staff = StaffDesk(outbox=outbox, audit=audit, printer=printer, catalogue=catalogue, tr=translator,
+                      config=SubmitterConfig(settings.kiosk.kiosk_id, settings.kiosk.centre_name,
+                                             settings.receipt.status_url))
+    journey.subscribe(lambda step: staff.on_step(step, journey.session))
+    return Privileged(audit, access, staff)

@@ -1,0 +1,95 @@
+"""The journey's last steps: send the confirmed request — after the signing PIN when the service needs it.
+
+``SendingSteps`` is mixed into ``Journey`` (which provides ``session``, ``step``, ``_go``,
+``_fail``, ``end_session``, ``_submitter`` and ``_signer``); it keeps the qualified-signature
+path out of the journey's own file.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any, Callable
+
+from hardware.errors import CardRemoved, HardwareError, PinIncorrect, PinLocked
+from hardware.ports import PinKind, PinState, PinStatus
+from kiosk.identity import IdentityError, wipe
+from kiosk.session import Problem, Step
+from kiosk.submission import RequestNotQueued
+
+if TYPE_CHECKING:
+    from kiosk.session import CitizenSession
+    from kiosk.signing import QualifiedSigner
+    from kiosk.submission import Submitter
+
+log = logging.getLogger(__name__)
+
+
+class SendingSteps:
+    """Confirm, sign, send: the verbs of the confirm and signing-PIN screens."""
+
+    session: CitizenSession
+    step: Step
+    _submitter: Submitter
+    _signer: QualifiedSigner
+    assisted_by: str
+    _go: Callable[[Step], None]
+    _fail: Callable[[BaseException], None]
+    end_session: Callable[[str], None]
+
+    def confirm(self) -> None:
+        """Send: straight away, or after the signing PIN when the service needs a qualified signature."""
+        s = self.session
+        if self.step is not Step.CONFIRM or s.citizen is None or s.service is None or s.card is None:
+            return
+        if not s.service.needs_signature:
+            self._submit(None)
+            return
+        try:
+            s.sign_status = s.card.pin_status(PinKind.SIGN)
+        except CardRemoved:
+            self.end_session("card_removed")
+            return
+        except HardwareError as exc:
+            self._fail(exc)
+            return
+        s.problem = Problem("sign.locked") if s.sign_status.state is PinState.LOCKED else None
+        self._go(Step.SIGN)
+
+    def sign(self, pin: bytearray | None) -> None:
+        """The signing PIN: the card signs the request, the kiosk verifies it, then sends. ``pin`` is wiped."""
+        s = self.session
+        card, citizen = s.card, s.citizen
+        if self.step is not Step.SIGN or card is None or citizen is None:
+            wipe(pin)
+            return
+        try:
+            self._submit(lambda payload: self._signer.sign(card, citizen, payload, pin).as_json())
+        finally:
+            wipe(pin)
+
+    def _submit(self, sign: Callable[[dict[str, Any]], dict[str, str]] | None) -> None:
+        """Durable enqueue (signed first if ``sign``), then the receipt; a wrong signing PIN stays on SIGN."""
+        s = self.session
+        assert s.citizen is not None and s.service is not None
+        try:
+            s.result = self._submitter.submit(s.citizen, s.service, s.answers, sign=sign,
+                                              assisted_by=self.assisted_by or None)
+        except PinIncorrect as exc:  # never retried: the person types it again, told the tries left
+            s.problem = Problem("sign.incorrect", dict(exc.params))
+            s.sign_status = PinStatus.from_tries_left(exc.tries_left)
+            self._go(Step.SIGN)
+            return
+        except PinLocked:
+            s.problem, s.sign_status = Problem("sign.locked"), PinStatus(PinState.LOCKED, 0)
+            self._go(Step.SIGN)
+            return
+        except CardRemoved:
+            self.end_session("card_removed")
+            return
+        except (RequestNotQueued, HardwareError, IdentityError) as exc:
+            self._fail(exc)
+            return
+        s.problem = None
+        if sign is not None:
+            log.info("request signed with the qualified signature")
+        self._go(Step.DONE)

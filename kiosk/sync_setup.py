@@ -1,0 +1,154 @@
+"""Wiring the sync engine for this kiosk from its settings and its enrolment (the CLI and the app).
+
+The engine gets its OWN connection to the outbox file: the UI thread keeps the one from
+``build_services``, the sync thread this one, and SQLite's WAL lets them work side by side.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import logging
+from pathlib import Path
+from typing import Any, Callable
+
+import requests
+
+from kiosk import __version__
+from kiosk.catalogue_store import CatalogueStore
+from kiosk.config import Settings
+from kiosk.roles import RoleStore
+from offline.enrollment import NotEnrolled, load_enrollment
+from offline.hub_client import HubClient
+from offline.outbox import Outbox
+from offline.ratings import SCORES, Ratings
+from offline.sync import DocumentSinks, Health, SyncConfig, SyncEngine
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> dt.datetime:
+    """The wall clock, timezone-aware."""
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def crl_folder(settings: Settings) -> Path:
+    """Where the hub's CRLs are written: ``[card] crl_dir``, else ``<data_dir>/crl``."""
+    return Path(settings.card.crl_dir) if settings.card.crl_dir else settings.kiosk.data_dir / "crl"
+
+
+def rating_totals(ratings: Ratings) -> Callable[[], dict[str, int]]:
+    """The heartbeat's ``{"1": n, ..., "5": n}``: every rating this kiosk has counted, summed over days."""
+
+    def totals() -> dict[str, int]:
+        summed = {str(score): 0 for score in SCORES}
+        for day in ratings.counts().values():
+            for score, n in day.items():
+                summed[score] += n
+        return summed
+
+    return totals
+
+
+def build_sync_engine(
+    settings: Settings,
+    *,
+    on_catalogue: Callable[[bytes], object] | None = None,
+    audit_checkpoint: Callable[[], dict[str, Any] | None] | None = None,
+    printer_state: Callable[[], str] | None = None,
+    reader_state: Callable[[], str] | None = None,
+    session: requests.Session | None = None,
+    clock: Callable[[], dt.datetime] = utc_now,
+) -> SyncEngine:
+    """The engine for this kiosk; ``NotEnrolled`` before ``kiosk enroll``, ``OutboxCorrupted`` on a damaged queue.
+
+    ``on_catalogue`` defaults to a ``CatalogueStore`` on the data directory (the app passes its own,
+    so the screens see a new catalogue at once). Call ``engine.close()`` when done.
+    """
+    data = settings.kiosk.data_dir
+    enrollment = load_enrollment(data)
+    if enrollment is None:
+        raise NotEnrolled("run kiosk enroll --hub URL --code CODE first")
+    identity = enrollment.identity(data)
+    client = HubClient(session or requests.Session(), enrollment.hub_url, identity, clock=clock,
+                       timeout_s=settings.hub.timeout_s)
+    outbox = Outbox(data / "outbox.sqlite", settings.kiosk.kiosk_id, clock)
+    health = Health(
+        version=__version__,
+        printer=printer_state or (lambda: "unknown"),
+        reader=reader_state or (lambda: "unknown"),
+        ratings=rating_totals(Ratings(outbox.db, clock)),
+        audit_checkpoint=audit_checkpoint or (lambda: None),
+    )
+    sinks = DocumentSinks(
+        on_catalogue=on_catalogue or CatalogueStore(data).on_catalogue,
+        crl_dir=crl_folder(settings),
+        on_roles=RoleStore(data, identity.hub_sign_key).save,
+    )
+    return SyncEngine(outbox=outbox, client=client, config=SyncConfig.from_settings(settings.hub), health=health,
+                      documents=sinks, clock=clock)
+
+
+def _printer_state(printer: Any) -> Callable[[], str]:
+    def state() -> str:
+        if printer is None:
+            return "none"
+        try:
+            status = printer.status()
+        except Exception as exc:  # a heartbeat must go out whatever the printer does
+            return f"error: {type(exc).__name__}"
+        if status.ready:
+            return "ready" if status.paper.value == "ok" else f"paper_{status.paper.value}"
+        if not status.online:
+            return "offline"
+        return "cover_open" if status.cover_open else f"paper_{status.paper.value}"
+
+    return state
+
+
+def _reader_state(reader: Any) -> Callable[[], str]:
+    def state() -> str:
+        try:
+            readers = reader.readers()
+        except Exception as exc:  # the PC/SC service may be down: say so in the heartbeat
+            return f"error: {type(exc).__name__}"
+        return f"{len(readers)} reader(s)" if readers else "no reader"
+
+    return state
+
+
+def start_sync(services: Any) -> SyncEngine | None:
+    """Start syncing ``services``' outbox in the background; None (and a log line) before enrolment."""
+    try:
+        engine = build_sync_engine(
+            services.settings,
+            on_catalogue=services.catalogue.on_catalogue,
+            printer_state=_printer_state(services.printer),
+            reader_state=_reader_state(services.card_reader),
+            audit_checkpoint=services.privileged.audit_checkpoint if services.privileged else None,
+        )
+    except NotEnrolled:
+        log.warning("not enrolled with a hub: requests stay queued until `kiosk enroll --hub URL --code CODE`")
+        return None
+    services.sync = engine
+    services.closers.append(engine.close)
+    engine.start()
+    return engine
+
+
+def enroll_with_local_hub(settings: Settings) -> Any:
+    """The demo's hub: serve it from this process and enrol the demo kiosk with it (once per hub)."""
+    from hub.local import DEMO_PORT, serve_in_thread
+    from offline.enrollment import enroll
+
+    data = settings.kiosk.data_dir
+    hub = serve_in_thread(data / "local-hub" / "hub.db", port=DEMO_PORT)
+    try:
+        enrolled = load_enrollment(data)
+    except NotEnrolled:
+        enrolled = None
+    seal = base64.b64encode(hub.keys.seal_public).decode("ascii")
+    if enrolled is None or enrolled.hub_url != hub.url or enrolled.hub_seal_public_key != seal:
+        enroll(requests.Session(), hub.url, hub.enroll_code(), data, name=f"demo {settings.kiosk.kiosk_id}",
+               clock=utc_now, force=True)
+    return hub

@@ -1,0 +1,59 @@
+"""The outbox's schema, one ``Migrations`` step at a time (never edit a step that has shipped)."""
+
+from __future__ import annotations
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+MIGRATIONS = Migrations("kiosk-outbox")
+
+
+@MIGRATIONS()
+def m001_submissions(db: sqlite_utils.Database) -> None:
+    """Submissions and the per-day receipt counter."""
+    db["submissions"].create(
+        {
+            "id": str,
+            "receipt_no": str,
+            "service": str,
+            "state": str,
+            "created_at": str,
+            "state_changed_at": str,
+            "sealed": bytes,
+            "citizen_key": str,
+            "reason": str,
+            "synthetic": int,
+        },
+        pk="id",
+        not_null={"receipt_no", "service", "state", "created_at", "state_changed_at", "sealed"},
+        defaults={"synthetic": 0},
+    )
+    db["submissions"].create_index(["receipt_no"], unique=True)
+    db["submissions"].create_index(["state", "created_at"])
+    db["submissions"].create_index(["citizen_key"])
+    db["receipt_counter"].create({"day": str, "seq": int}, pk="day")
+    # Queued payloads are immutable: the database itself refuses a change.
+    db.execute(
+        """CREATE TRIGGER submissions_payload_immutable BEFORE UPDATE OF sealed, id, service,
+           created_at ON submissions BEGIN SELECT RAISE(ABORT, 'submission payload is immutable'); END"""
+    )
+
+
+@MIGRATIONS()
+def m002_reprints(db: sqlite_utils.Database) -> None:
+    """Receipts that did not print, waiting for staff to reprint them."""
+    db["reprints"].create(
+        {"request_id": str, "reason": str, "queued_at": str, "printed_at": str},
+        pk="request_id",
+        foreign_keys=[("request_id", "submissions", "id")],
+        not_null={"reason", "queued_at"},
+    )
+
+
+@MIGRATIONS()
+def m003_sync(db: sqlite_utils.Database) -> None:
+    """What the hub says about each request ("my requests"), and the sync engine's cursors and ETags."""
+    db["submissions"].add_column("hub_state", str)
+    db["submissions"].add_column("hub_reason", str)
+    db["submissions"].add_column("hub_changed_at", str)
+    db["sync_meta"].create({"key": str, "value": str}, pk="key", not_null={"value"})

@@ -1,0 +1,237 @@
+"""The IdCard contract, written once and run against every implementation.
+
+``SimulatedIdCard`` (the twin the demo uses) and ``Pkcs11IdCard`` on real SoftHSM2 tokens that
+hold the same demo citizen (auth PIN 1234, signing PIN 123456, PUK = SO PIN 12345678) must
+behave alike. The PKCS#11 variant skips, with the reason, where SoftHSM2 or python-pkcs11 is
+missing. Lock-out after three tries lives in the simulated card's own tests: SoftHSM never locks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gc
+import hashlib
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, utils
+
+from hardware.demo_pki import DemoPki, load_or_make_demo_pki
+from hardware.errors import CardRemoved, PinFormatInvalid, PinIncorrect
+from hardware.ports import IdCard, PinKind, PinState, ReaderInfo
+from hardware.simulated_card import SimulatedCardReader, SimulatedIdCard
+from kiosk.identity import CertificateValidator, ChallengeFailed, verify_challenge
+from tests.fixtures.softhsm import SoftHsmTokens, build_citizen_tokens, softhsm_missing
+
+CHALLENGE = bytes(range(32))
+PINS = {PinKind.AUTH: b"1234", PinKind.SIGN: b"123456"}
+NEW_PINS = {PinKind.AUTH: b"9876", PinKind.SIGN: b"987654"}
+WRONG_PINS = {PinKind.AUTH: b"0000", PinKind.SIGN: b"000000"}
+PUK = b"12345678"
+
+
+@dataclass
+class CardRig:
+    """One implementation under test, the PKI its citizen comes from, and a hand to pull the card."""
+
+    card: IdCard
+    pki: DemoPki
+    pull: Callable[[], None]
+
+
+@pytest.fixture(scope="module")
+def contract_pki(tmp_path_factory: pytest.TempPathFactory) -> DemoPki:
+    """One demo PKI for every card of this module (RSA keys are slow to make)."""
+    return load_or_make_demo_pki(tmp_path_factory.mktemp("idcard-pki"))
+
+
+@pytest.fixture(scope="module")
+def contract_tokens(contract_pki: DemoPki, tmp_path_factory: pytest.TempPathFactory) -> SoftHsmTokens:
+    """The demo citizen as SoftHSM2 tokens, built once; each test works on its own copy."""
+    missing = softhsm_missing()
+    if missing:
+        pytest.skip(missing)
+    return build_citizen_tokens(contract_pki, tmp_path_factory.mktemp("softhsm-template"))
+
+
+def _simulated_rig(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CardRig]:
+    pki = request.getfixturevalue("contract_pki")
+    reader = SimulatedCardReader()
+    reader.insert(SimulatedIdCard(pki))
+    yield CardRig(reader.open_card(reader.readers()[0]), pki, reader.remove)
+
+
+def _pkcs11_rig(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CardRig]:
+    tokens = request.getfixturevalue("contract_tokens").copy_to(tmp_path / "softhsm")
+    pki = request.getfixturevalue("contract_pki")
+    from hardware.pkcs11_card import Pkcs11CardOpener
+    from hardware.pkcs11_module import Pkcs11Module
+
+    monkeypatch.setenv("SOFTHSM2_CONF", str(tokens.conf))
+    module = Pkcs11Module(str(tokens.module))
+    card = Pkcs11CardOpener(module)(ReaderInfo("any reader", False, True))
+
+    def pull() -> None:
+        for label in tokens.labels:
+            tokens.delete_token(label)
+
+    yield CardRig(card, pki, pull)
+
+
+@pytest.fixture(params=["simulated", "pkcs11"])
+def rig(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CardRig]:
+    """A freshly inserted card of each implementation (its PINs at their initial values)."""
+    make = {"simulated": _simulated_rig, "pkcs11": _pkcs11_rig}[request.param]
+    yield from make(request, tmp_path, monkeypatch)
+
+
+def _auth_cert(rig: CardRig) -> x509.Certificate:
+    return x509.load_der_x509_certificate(rig.card.certificates().authentication)
+
+
+def _authenticates(rig: CardRig, pin: bytes) -> None:
+    verify_challenge(_auth_cert(rig), CHALLENGE, rig.card.authenticate(bytearray(pin), CHALLENGE))
+
+
+def _signs(rig: CardRig, pin: bytes) -> None:
+    digest = hashlib.sha256(b"application form").digest()
+    signature = rig.card.sign(bytearray(pin), digest)
+    cert = x509.load_der_x509_certificate(rig.card.certificates().signing)
+    cert.public_key().verify(signature, digest, padding.PKCS1v15(), utils.Prehashed(hashes.SHA256()))
+
+
+def _use(rig: CardRig, which: PinKind, pin: bytes) -> None:
+    (_authenticates if which is PinKind.AUTH else _signs)(rig, pin)
+
+
+def test_certificates_are_read_without_a_pin_and_chain_to_the_demo_pki(rig: CardRig) -> None:
+    """GIVEN a freshly inserted card
+    WHEN its certificates are read (no PIN given)
+    THEN the authentication certificate validates to the demo root and the signing one is issued by the signing CA."""
+    certs = rig.card.certificates()
+    assert certs.authentication == rig.pki.citizen_auth.der and certs.signing == rig.pki.citizen_sign.der
+    anchors = [rig.pki.root.cert, rig.pki.auth_ca.cert, rig.pki.sign_ca.cert]
+    CertificateValidator(anchors, lambda: dt.datetime.now(dt.timezone.utc)).validate(_auth_cert(rig))
+    x509.load_der_x509_certificate(certs.signing).verify_directly_issued_by(rig.pki.sign_ca.cert)
+    assert rig.card.pin_status(PinKind.AUTH).state is PinState.OK
+    assert rig.card.protected_auth_path is False
+
+
+def test_authenticate_with_the_right_pin_gives_a_signature_the_certificate_verifies(rig: CardRig) -> None:
+    """GIVEN a card
+    WHEN the challenge is signed after the right PIN
+    THEN the signature verifies with the authentication certificate, and not over another challenge."""
+    signature = rig.card.authenticate(bytearray(PINS[PinKind.AUTH]), CHALLENGE)
+    verify_challenge(_auth_cert(rig), CHALLENGE, signature)
+    with pytest.raises(ChallengeFailed):
+        verify_challenge(_auth_cert(rig), bytes(32), signature)
+
+
+@pytest.mark.parametrize("which", list(PinKind))
+def test_wrong_pin_is_refused_and_a_right_pin_restores_the_state(rig: CardRig, which: PinKind) -> None:
+    """GIVEN a card
+    WHEN a wrong PIN is tried, then the right one
+    THEN PinIncorrect (count low), and after the right PIN the operation works and the PIN is OK again."""
+    with pytest.raises(PinIncorrect) as refused:
+        _use(rig, which, WRONG_PINS[which])
+    assert refused.value.tries_left in (2, None)  # the twin counts; PKCS#11 flags only say "low"
+    assert rig.card.pin_status(which).state is PinState.COUNT_LOW
+    _use(rig, which, PINS[which])
+    assert rig.card.pin_status(which).state is PinState.OK
+
+
+@pytest.mark.parametrize("bad", [b"123", b"12345", b"12a4", b"", None])
+def test_badly_formed_pin_is_refused_without_spending_a_try(rig: CardRig, bad: bytes | None) -> None:
+    """GIVEN a card
+    WHEN the authentication PIN has the wrong length or a non-digit (or is missing with no PIN pad)
+    THEN PinFormatInvalid names the allowed length, and the card's PIN state is untouched."""
+    with pytest.raises(PinFormatInvalid) as refused:
+        rig.card.authenticate(None if bad is None else bytearray(bad), CHALLENGE)
+    assert refused.value.params == {"min": 4, "max": 4}
+    assert rig.card.pin_status(PinKind.AUTH).state is PinState.OK
+
+
+def test_sign_a_digest_with_the_signing_pin_verifies_with_the_signing_certificate(rig: CardRig) -> None:
+    """GIVEN a card
+    WHEN a SHA-256 digest is signed with the signing PIN
+    THEN the signature verifies with the signing certificate (and the authentication PIN does not sign)."""
+    _signs(rig, PINS[PinKind.SIGN])
+    with pytest.raises(PinFormatInvalid):
+        rig.card.sign(bytearray(PINS[PinKind.AUTH]), hashlib.sha256(b"x").digest())
+
+
+@pytest.mark.parametrize("which", list(PinKind))
+def test_change_pin_refuses_the_old_one_afterwards(rig: CardRig, which: PinKind) -> None:
+    """GIVEN a card
+    WHEN a PIN is changed knowing the old one
+    THEN the old PIN is refused, the new one works; a change with a wrong old PIN is refused."""
+    with pytest.raises(PinIncorrect):
+        rig.card.change_pin(which, bytearray(WRONG_PINS[which]), bytearray(NEW_PINS[which]))
+    rig.card.change_pin(which, bytearray(PINS[which]), bytearray(NEW_PINS[which]))
+    with pytest.raises(PinIncorrect):
+        _use(rig, which, PINS[which])
+    _use(rig, which, NEW_PINS[which])
+
+
+def test_new_pin_of_the_wrong_length_is_refused_before_the_card_is_asked(rig: CardRig) -> None:
+    """GIVEN a card
+    WHEN a change asks for a 5-digit authentication PIN
+    THEN PinFormatInvalid, and the old PIN still works."""
+    with pytest.raises(PinFormatInvalid):
+        rig.card.change_pin(PinKind.AUTH, bytearray(PINS[PinKind.AUTH]), bytearray(b"12345"))
+    _authenticates(rig, PINS[PinKind.AUTH])
+
+
+def test_unblock_with_the_puk_sets_a_new_pin(rig: CardRig) -> None:
+    """GIVEN a card whose PIN was mistyped
+    WHEN a wrong PUK is tried, then the right PUK with a new PIN
+    THEN the wrong PUK is refused, and afterwards the new PIN works and the old one does not."""
+    with pytest.raises(PinIncorrect):
+        _authenticates(rig, WRONG_PINS[PinKind.AUTH])
+    with pytest.raises(PinIncorrect):
+        rig.card.unblock_pin(bytearray(b"87654321"), bytearray(NEW_PINS[PinKind.AUTH]))
+    with pytest.raises(PinFormatInvalid):
+        rig.card.unblock_pin(bytearray(b"1234567"), bytearray(NEW_PINS[PinKind.AUTH]))
+    rig.card.unblock_pin(bytearray(PUK), bytearray(NEW_PINS[PinKind.AUTH]))
+    assert rig.card.pin_status(PinKind.AUTH).state is PinState.OK
+    _authenticates(rig, NEW_PINS[PinKind.AUTH])
+    with pytest.raises(PinIncorrect):
+        _authenticates(rig, PINS[PinKind.AUTH])
+
+
+def test_the_pin_buffer_is_not_kept_by_the_card(rig: CardRig) -> None:
+    """GIVEN a PIN in a bytearray
+    WHEN the card authenticates, signs and changes a PIN with such buffers
+    THEN afterwards nothing but this test refers to the buffers (the caller can wipe the only copy)."""
+    buffers = [bytearray(PINS[PinKind.AUTH]), bytearray(PINS[PinKind.SIGN]), bytearray(NEW_PINS[PinKind.AUTH])]
+    rig.card.authenticate(buffers[0], CHALLENGE)
+    rig.card.sign(buffers[1], hashlib.sha256(b"x").digest())
+    rig.card.change_pin(PinKind.AUTH, buffers[0], buffers[2])
+    gc.collect()
+    here = sys._getframe()
+    for buffer in buffers:
+        holders = [r for r in gc.get_referrers(buffer) if r is not buffers and r is not here]
+        assert holders == [], f"PIN buffer still held by {[type(h).__name__ for h in holders]}"
+    assert buffers[0] == bytearray(PINS[PinKind.AUTH])  # not the card's to wipe: the caller does
+
+
+def test_a_pulled_card_answers_card_removed(rig: CardRig) -> None:
+    """GIVEN an opened card
+    WHEN it leaves the reader (SoftHSM: its tokens are deleted)
+    THEN every operation raises CardRemoved, not a crash and not another error."""
+    rig.pull()
+    for operation in (
+        lambda: rig.card.certificates(),
+        lambda: rig.card.pin_status(PinKind.AUTH),
+        lambda: rig.card.authenticate(bytearray(PINS[PinKind.AUTH]), CHALLENGE),
+        lambda: rig.card.sign(bytearray(PINS[PinKind.SIGN]), bytes(32)),
+        lambda: rig.card.change_pin(PinKind.AUTH, bytearray(PINS[PinKind.AUTH]), bytearray(b"1111")),
+        lambda: rig.card.unblock_pin(bytearray(PUK), bytearray(b"1111")),
+    ):
+        with pytest.raises(CardRemoved):
+            operation()

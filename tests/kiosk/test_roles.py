@@ -1,0 +1,163 @@
+"""Role gates: only the hub's signed role list (or the technician passcode) opens staff and technician modes."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+import requests
+from nacl.signing import SigningKey
+
+from hardware.demo_pki import DEMO_CITIZEN, make_demo_pki
+from hardware.simulated_card import SimulatedIdCard
+from hub import documents
+from kiosk.audit import Actor, AuditLog
+from kiosk.identity import CertificateValidator, Citizen, citizen_from_certificate, parse_certificate, prove_possession
+from kiosk.passcode import PasscodeGate, PasscodeLocked, PasscodeRefused, hash_passcode
+from kiosk.roles import AccessGate, Role, RoleRefused, RoleStore
+from kiosk.technician import enrol, pinned_hub_sign_key
+from offline.enrollment import load_enrollment
+from offline.hub_client import HubClient
+from offline.protocol import canonical_json, sign_document
+from tests.fixtures.hub_server import hub_server  # noqa: F401 — the real hub fixture
+
+STAFF = {"personal_number": "01001012345", "given_name": "თამარ", "surname": "კაპანაძე"}
+TECH = Citizen("01001054321", "Giorgi", "Tech")
+CITIZEN = Citizen(DEMO_CITIZEN["personal_number"], DEMO_CITIZEN["given_name"], DEMO_CITIZEN["surname"])
+PASSCODE = "field-tech-42"
+
+
+@pytest.fixture(scope="module")
+def passcode_hash() -> str:
+    return hash_passcode(PASSCODE, n=2**14)
+
+
+def _role_list(key: SigningKey, now: dt.datetime, entries: list[tuple[str, str]], days: float = 14) -> tuple[bytes, str]:
+    body = canonical_json({"roles": [{"personal_number": n, "role": r, "name": "N"} for n, r in entries],
+                           "issued_at": now.isoformat(), "expires_at": (now + dt.timedelta(days=days)).isoformat()})
+    return body, sign_document(key, body)
+
+
+def _gate(tmp_path: Path, clock, passcode_hash: str, key: SigningKey | None) -> tuple[AccessGate, AuditLog, RoleStore]:
+    audit = AuditLog(tmp_path / "audit.sqlite", clock.wall)
+    store = RoleStore(tmp_path, key.verify_key if key else None)
+    passcode = PasscodeGate(passcode_hash, max_tries=3, lockout_s=300, state_path=tmp_path / "tries.json",
+                            clock=clock.wall)
+    return AccessGate(store, passcode, audit, clock.wall), audit, store
+
+
+def _actions(audit: AuditLog) -> list[tuple[str, str, dict]]:
+    return [(e.action, e.actor_id, e.details) for e in audit.entries()]
+
+
+def test_staff_and_technicians_enter_citizens_do_not(tmp_path: Path, clock, passcode_hash: str) -> None:
+    """GIVEN a signed list with one staff member and one technician WHEN they and a villager log in with
+    their cards THEN staff and technician are admitted in their roles, the villager is refused, and all
+    three decisions are in the audit log with masked ids only."""
+    hub_key = SigningKey.generate()
+    gate, audit, store = _gate(tmp_path, clock, passcode_hash, hub_key)
+    store.save(*_role_list(hub_key, clock.wall(), [(STAFF["personal_number"], "staff"),
+                                                   (TECH.personal_number, "technician")]))
+    staff = Citizen(STAFF["personal_number"], STAFF["given_name"], STAFF["surname"])
+    assert gate.role_for(staff) is Role.STAFF and gate.role_for(TECH) is Role.TECHNICIAN
+    assert gate.role_for(CITIZEN) is None
+    assert gate.login_with_card(staff) == Actor("staff", "*******2345")
+    assert gate.login_with_card(TECH).role == "technician"
+    with pytest.raises(RoleRefused, match="unknown_person"):
+        gate.login_with_card(CITIZEN)
+    with pytest.raises(RoleRefused, match="no_such_role"):
+        gate.login_with_card(staff, Role.TECHNICIAN)
+    assert [(a, i) for a, i, _ in _actions(audit)] == [
+        ("role.login", "*******2345"), ("role.login", "*******4321"), ("role.refused", "*******5083"),
+        ("role.refused", "*******2345")]
+    text = (tmp_path / "audit.sqlite").read_bytes()
+    assert STAFF["personal_number"].encode() not in text and CITIZEN.personal_number.encode() not in text
+
+
+@pytest.mark.parametrize("damage", ["expired", "bad_signature", "missing", "no_hub_key"])
+def test_an_untrustworthy_list_refuses_everyone_but_the_passcode(damage: str, tmp_path: Path, clock,
+                                                                 passcode_hash: str) -> None:
+    """GIVEN a role list that expired, was edited on disk, never came, or no hub key pinned WHEN the
+    technician logs in with the card THEN refused (and audited with why); the passcode still opens."""
+    hub_key = SigningKey.generate()
+    gate, audit, store = _gate(tmp_path, clock, passcode_hash, None if damage == "no_hub_key" else hub_key)
+    body, signature = _role_list(hub_key, clock.wall(), [(TECH.personal_number, "technician")], days=1)
+    if damage == "expired":
+        store.save(body, signature)
+        clock.advance(86_401)
+    elif damage == "bad_signature":
+        forged = body.replace(TECH.personal_number.encode(), CITIZEN.personal_number.encode())
+        (tmp_path / store.path.name).write_text(json.dumps(
+            {"body": base64.b64encode(forged).decode(), "signature": signature}))
+    with pytest.raises(RoleRefused) as refused:
+        gate.login_with_card(TECH)
+    assert refused.value.reason == f"role_list_{damage}"
+    assert gate.login_with_passcode(PASSCODE) == Actor("technician", "passcode")
+    assert [a for a, _, _ in _actions(audit)] == ["role.refused", "passcode.ok"]
+
+
+def test_the_passcode_is_rate_limited_and_every_try_audited(tmp_path: Path, clock, passcode_hash: str) -> None:
+    """GIVEN a kiosk that never reached the hub WHEN the passcode is guessed wrong three times, then given
+    right while locked THEN two refusals then a lockout, the right passcode is refused too, each audited."""
+    gate, audit, _ = _gate(tmp_path, clock, passcode_hash, None)
+    for _ in range(2):
+        with pytest.raises(PasscodeRefused):
+            gate.login_with_passcode("guess-guess")
+    for attempt in ("guess-guess", PASSCODE):
+        with pytest.raises(PasscodeLocked):
+            gate.login_with_passcode(attempt)
+    assert [a for a, _, _ in _actions(audit)] == ["passcode.refused", "passcode.refused", "passcode.locked",
+                                                  "passcode.locked"]
+    clock.advance(301)
+    assert gate.login_with_passcode(PASSCODE).role == "technician"
+
+
+@pytest.fixture(scope="module")
+def staff_pki():
+    """A demo PKI whose card holder is the staff member (five RSA keys: made once)."""
+    return make_demo_pki(citizen=STAFF)
+
+
+def _card_login(gate: AccessGate, pki, clock) -> Actor:
+    """The staff member's card as the kiosk reads it: certificate path, PIN, challenge, then the gate."""
+    card = SimulatedIdCard(pki)
+    card.present = True
+    cert = parse_certificate(card.certificates().authentication)
+    CertificateValidator([pki.root.cert, pki.auth_ca.cert], clock.wall).validate(cert)
+    prove_possession(card, cert, bytearray(b"1234"))
+    return gate.login_with_card(citizen_from_certificate(cert))
+
+
+def test_roles_from_the_real_hub_and_a_revocation(tmp_path: Path, clock, passcode_hash: str, hub_server,
+                                                  staff_pki) -> None:  # noqa: F811
+    """GIVEN a kiosk enrolled with the real hub by a technician (passcode) and the hub granting the staff
+    member a role WHEN the role list is fetched and the staff card (PIN 1234) logs in, then the hub takes the
+    role away and the list is fetched again THEN the first login is admitted, the second refused, and the
+    enrolment and both logins are in the audit log."""
+    clock.now = dt.datetime.now(dt.timezone.utc)  # the hub checks request dates against its own clock
+    data = tmp_path / "kiosk"
+    audit = AuditLog(data / "audit.sqlite", clock.wall)
+    technician = Actor("technician", "passcode")
+    with requests.Session() as session:
+        enrol(technician, audit, session=session, hub_url=hub_server.url, code=hub_server.enroll_code(),
+              data_dir=data, name="test kiosk", clock=clock.wall)
+        documents.add_role(hub_server.store, STAFF["personal_number"], "staff", "Tamar")
+        client = HubClient(session, hub_server.url, load_enrollment(data).identity(data), clock=clock.wall)
+        store = RoleStore(data, pinned_hub_sign_key(data))
+        document = client.document("roles")
+        store.save(document.body, document.signature)  # what the sync engine does with the role list
+        gate = AccessGate(store,
+                          PasscodeGate(passcode_hash, max_tries=3, lockout_s=300, state_path=data / "t.json",
+                                       clock=clock.wall), audit, clock.wall)
+        admitted = _card_login(gate, staff_pki, clock)
+        assert (admitted.role, admitted.display_name) == ("staff", "Tamar")
+        documents.remove_role(hub_server.store, STAFF["personal_number"])
+        document = client.document("roles")
+        store.save(document.body, document.signature)
+        with pytest.raises(RoleRefused, match="unknown_person"):
+            _card_login(gate, staff_pki, clock)
+    assert [(a, d.get("how") or d.get("reason") or d.get("role")) for a, _, d in _actions(audit)] == [
+        ("enrolment", "technician_screen"), ("role.login", "staff"), ("role.refused", "unknown_person")]
