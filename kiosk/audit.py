@@ -31,7 +31,7 @@ from sqlite_utils.migrations import Migrations
 from offline.protocol import canonical_json
 
 GENESIS_HASH = "0" * 64
-PERSONAL_NUMBER = re.compile(r"(?<!\d)\d{11}(?!\d)")
+PERSONAL_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{11}(?![0-9A-Za-z])")  # not inside a hex id or fingerprint
 MIGRATIONS = Migrations("kiosk-audit")
 
 

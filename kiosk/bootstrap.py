@@ -196,6 +196,23 @@ def _hub_public_key(settings: Settings, demo: DemoHardware | None) -> bytes:
     raise ConfigError("hub.public_key: not set; enrol this kiosk with the hub first")
 
 
+class CurrentHubSealer:
+    """Seals to the hub this kiosk is enrolled with now: an enrolment made from the technician
+    screen takes effect for the next request, without a restart."""
+
+    def __init__(self, settings: Settings, demo: DemoHardware | None) -> None:
+        self._settings, self._demo = settings, demo
+        self._key = _hub_public_key(settings, demo)  # fails early (ConfigError) when there is none
+        self._sealer = PayloadSealer(self._key)
+
+    def seal(self, payload: dict[str, Any]) -> bytes:
+        """``payload`` sealed to the current hub key (re-read from the enrolment each time: it is tiny)."""
+        key = _hub_public_key(self._settings, self._demo)
+        if key != self._key:
+            self._key, self._sealer = key, PayloadSealer(key)
+        return self._sealer.seal(payload)
+
+
 def _reset_language_after_session(translator: Translator, language: str) -> Callable[[Step], None]:
     """The next villager starts in the kiosk's own language, whatever the last one chose."""
 
@@ -256,7 +273,7 @@ def build_services(
     outbox = Outbox(data / "outbox.sqlite", settings.kiosk.kiosk_id, clock)
     submitter = Submitter(
         outbox=outbox,
-        sealer=PayloadSealer(_hub_public_key(settings, demo)),
+        sealer=CurrentHubSealer(settings, demo),
         printer=printer,
         catalogue=catalogue,
         tr=translator,

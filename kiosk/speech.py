@@ -63,6 +63,8 @@ def prompt_for(journey: Journey, tr: Translator) -> str:
         parts.append(tr(s.problem.key, **s.problem.params))
     if step is Step.ATTRACT:
         parts.append(tr("attract.take_card" if journey.card_left_in else "attract.insert_card"))
+    elif step is Step.INTRO and s.service is not None:
+        parts += [localized(s.service.title, tr.language), localized(s.service.help, tr.language)]
     elif step is Step.FORM and journey.current_field is not None:
         field = journey.current_field
         parts += [localized(field.label, tr.language), localized(field.help, tr.language)]

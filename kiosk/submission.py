@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 import sqlite3
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Protocol
 
 from hardware.errors import PrinterError
 from hardware.ports import ReceiptPrinter
@@ -20,11 +20,18 @@ from kiosk.identity import Citizen
 from kiosk.receipts import Receipt, build_receipt
 from kiosk.signing import SIGNATURE_FIELD
 from offline.outbox import Outbox
-from offline.sealing import PayloadSealer, citizen_key
+from offline.sealing import citizen_key
 
 log = logging.getLogger(__name__)
 
 PAYLOAD_SCHEMA = 1
+
+
+class Sealer(Protocol):
+    """Seals a payload to the hub's key (``offline.sealing.PayloadSealer`` or the bootstrap's current-hub one)."""
+
+    def seal(self, payload: dict[str, Any]) -> bytes:
+        """The payload, readable only with the hub's private key."""
 
 
 class RequestNotQueued(Exception):
@@ -59,7 +66,7 @@ class Submitter:
         self,
         *,
         outbox: Outbox,
-        sealer: PayloadSealer,
+        sealer: Sealer,
         printer: ReceiptPrinter | None,
         catalogue: Callable[[], Catalogue],
         tr: Translator,

@@ -16,7 +16,7 @@ from kivy.core.text import LabelBase
 from kivy.core.window import Window
 from kivy.factory import Factory
 from kivy.lang import Builder
-from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
@@ -69,6 +69,8 @@ class KioskApp(App):
     tr = ObjectProperty(None)
     audio_available = BooleanProperty(False)  # a speech engine is installed: the speaker toggle shows
     audio_on = BooleanProperty(False)
+    sync_state = StringProperty("")  # "", or offline / online / syncing once the sync engine reports
+    sync_queued = NumericProperty(0)
 
     def __init__(self, services: Services, on_started: Callable[["KioskApp"], None] | None = None) -> None:
         super().__init__()
@@ -114,8 +116,13 @@ class KioskApp(App):
 
     def on_start(self) -> None:
         self.services.card_reader.start(self._card_event_from_any_thread)
+        if self.services.sync is not None:  # the sync thread reports; the UI applies it on its own thread
+            self.services.sync.subscribe(lambda status: Clock.schedule_once(lambda _dt: self._sync_status(status)))
         if self._on_started:
             self._on_started(self)
+
+    def _sync_status(self, status: object) -> None:
+        self.sync_state, self.sync_queued = status.state.value, status.queued
 
     def on_stop(self) -> None:
         self.services.card_reader.stop()

@@ -304,6 +304,14 @@ class TechnicianScreen(PrivilegedScreen):
             return
         # role lists from this hub are checked against the key just pinned, without a restart
         self.services.privileged.access.pin_hub_key(pinned_hub_sign_key(self.services.settings.kiosk.data_dir))
+        # new requests are sealed to this hub at once (CurrentHubSealer); background sync follows it too
+        from kiosk.sync_setup import start_sync
+
+        if self.services.sync is not None:
+            self.services.sync.close()
+            self.services.closers.remove(self.services.sync.close)
+            self.services.sync = None
+        start_sync(self.services)
         self.say("enrol_text", "tech.enrol.done", hub=result.hub_url, kiosk=result.kiosk_id)
 
     def wipe(self) -> None:

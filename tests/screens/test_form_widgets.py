@@ -75,6 +75,8 @@ class Driver:
         self.tap(self.app.screen("pin").ids.pad.ids.ok)
         assert self.app.current_screen == "services", self.app.current_screen
         self.tap(self.find("services", service_id=service_id))
+        assert self.app.current_screen == "intro", self.app.current_screen  # fee, time, documents first
+        self.tap(self.app.screen("intro").ids.start)
         assert self.app.current_screen == "form", self.app.current_screen
 
     def type(self, text: str) -> None:
