@@ -96,9 +96,22 @@ def cmd_run(settings: Settings) -> int:
     from screens.runner import run_app
 
     from kiosk.sync_setup import start_sync
+    from offline.outbox_integrity import OutboxCorrupted
 
-    services = build_services(settings)
     _setup_logging(settings.kiosk.data_dir, quiet=False)
+    try:
+        services = build_services(settings)
+    except OutboxCorrupted as exc:
+        # Say so on the screen (not a crash loop under systemd) until a technician has looked.
+        log.error("cannot take requests: %s; see kiosk diag, then kiosk queue clear-corruption", exc)
+        from assets import ASSETS_DIR
+        from kiosk.bootstrap import UI_LANGUAGES
+        from kiosk.i18n import Translator
+        from screens.out_of_service import run_out_of_service
+
+        translator = Translator(ASSETS_DIR / "locale", UI_LANGUAGES, settings.kiosk.language)
+        run_out_of_service(settings, translator, exc.translation_key)
+        return 3
     try:
         start_sync(services)
         display = settings.display
