@@ -28,6 +28,7 @@ from kiosk.identity import CertificateValidator, load_trust_anchors
 from kiosk.revocation import RevocationChecker
 from kiosk.journey import IdlePolicy, Journey
 from kiosk.my_requests import MyRequests, outbox_source
+from kiosk.sync_setup import hub_requests_source
 from kiosk.signing import QualifiedSigner
 from kiosk.speech import AudioGuide, NullSpeaker
 from hardware.espeak_speaker import EspeakSpeaker
@@ -282,7 +283,8 @@ def build_services(
         clock=clock,
     )
     ratings = Ratings(outbox.db, clock)
-    my_requests = MyRequests(secret=load_or_make_secret(data / "citizen-hash.key"), local=outbox_source(outbox))
+    my_requests = MyRequests(secret=load_or_make_secret(data / "citizen-hash.key"), local=outbox_source(outbox),
+                             remote=hub_requests_source(settings))
     journey = Journey(
         open_card=opener,
         validator=validator,

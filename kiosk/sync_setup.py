@@ -152,3 +152,33 @@ def enroll_with_local_hub(settings: Settings) -> Any:
         enroll(requests.Session(), hub.url, hub.enroll_code(), data, name=f"demo {settings.kiosk.kiosk_id}",
                clock=utc_now, force=True)
     return hub
+
+
+def hub_requests_source(settings: Settings, *, timeout_s: float = 2.0) -> Callable[[str], list[Any]]:
+    """"My requests" from the hub (the remote source of ``kiosk.my_requests.MyRequests``).
+
+    Asked on the villager's screen, so the timeout is short; any failure — not enrolled, no link,
+    a refusal, a garbled answer — is ``HubUnreachable`` and the screen shows this kiosk's list.
+    """
+    from kiosk.my_requests import HubUnreachable, RequestSummary
+    from offline.hub_client import HubError
+
+    session = requests.Session()
+
+    def remote(key: str) -> list[RequestSummary]:
+        data = settings.kiosk.data_dir
+        try:
+            enrollment = load_enrollment(data)
+        except NotEnrolled:
+            enrollment = None
+        if enrollment is None:
+            raise HubUnreachable("not enrolled")
+        client = HubClient(session, enrollment.hub_url, enrollment.identity(data), clock=utc_now, timeout_s=timeout_s)
+        try:
+            found = client.requests_for(key)
+            return [RequestSummary(r["receipt_no"], r["service"], dt.datetime.fromisoformat(r["created_at"]),
+                                   r["state"]) for r in found]
+        except (HubError, KeyError, TypeError, ValueError) as exc:
+            raise HubUnreachable(type(exc).__name__) from None
+
+    return remote
