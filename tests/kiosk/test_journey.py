@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hardware.ports import PaperState, PinState
+from hardware.ports import PaperState, PinKind, PinState
 from hardware.demo_pki import DEMO_CITIZEN
 from kiosk.bootstrap import Services
 from kiosk.session import Step
@@ -168,3 +168,16 @@ def test_next_villager_starts_in_the_kiosk_language(services: Services) -> None:
     services.translator.set_language("en")
     services.demo.reader.remove()
     assert services.translator.language == "ka"
+
+
+def test_card_gone_during_login_ends_the_session_cleanly(services: Services) -> None:
+    """GIVEN the PIN screen WHEN the card leaves while the kiosk is logging in (the card answers CardRemoved
+    before the reader's event arrives) THEN the session ends, nothing of the citizen stays, no PIN try is lost."""
+    journey = services.journey
+    _insert(services)
+    card = services.demo.reader.card
+    card.present = False  # gone mid-operation: the PKCS#11 call fails before pcscd reports the removal
+    journey.enter_pin(_pin("1234"))
+    assert journey.step is Step.ATTRACT and journey.session.is_empty
+    card.present = True
+    assert card.pin_status(PinKind.AUTH).tries_left == 3
