@@ -28,7 +28,7 @@ LETTER_LAYOUTS: dict[str, tuple[str, ...]] = {
     # (է թ փ ձ ջ և ր չ ճ ժ) at the ends of the rows, so three rows hold all of them
     "hy": ("քոեռտըւիօպխծշ", "ասդֆգհյկլէթփձ", "զղցվբնմջևրչճժ"),
 }
-NUMERIC_ROWS = ("123", "456", "789", ".0")
+NUMERIC_ROWS = ("123", "456", "789", "0")  # whole numbers only (phone, personal number, counts)
 SCRIPT_ORDER = ("ka", "en", "ru", "az", "hy")
 # What the script key shows: a sample of the script it switches to, written in that script.
 SCRIPT_LABEL = {"ka": "ქართ", "en": "ABC", "ru": "АБВ", "az": "AZƏ", "hy": "ԱԲԳ"}
@@ -110,11 +110,14 @@ class OnScreenKeyboard(BoxLayout):
             rows.append([SCRIPT, *shift, PUNCTUATION[0], SPACE, *PUNCTUATION[1:], BACKSPACE])
         self.row_count = len(rows)
         widest = max(len(r) for r in rows[:-1]) if len(rows) > 1 else len(rows[0])
-        for row in rows:
+        for index, row in enumerate(rows):
             line = KeyboardRow()
             keys = [self._key(key) for key in row]
+            lead = 1.0 if self.layout == "numeric" and index == len(rows) - 1 else 0.0
+            if lead:
+                line.add_widget(Widget(size_hint_x=lead))  # the 0 sits under the 8, as on a phone
             # short rows stay centred with keys as wide as in the widest row, like a real keyboard
-            room = widest - sum(k.size_hint_x for k in keys)
+            room = widest - lead - sum(k.size_hint_x for k in keys)
             if room > 0:
                 line.add_widget(Widget(size_hint_x=room / 2))
             for key in keys:
@@ -125,7 +128,8 @@ class OnScreenKeyboard(BoxLayout):
 
     def _key(self, key: str) -> KeyboardKey:
         widths = {SPACE: 3.0, SCRIPT: 1.5, SHIFT: 1.2, BACKSPACE: 1.3}
-        button = KeyboardKey(key=key, size_hint_x=widths.get(key, 1.0))
+        width = 1.0 if self.layout == "numeric" else widths.get(key, 1.0)  # the pad is a plain 3-column grid
+        button = KeyboardKey(key=key, size_hint_x=width)
         button.text = self._label(key)
         button.bind(on_release=lambda b: self.press(b.key))
         return button
