@@ -93,7 +93,7 @@ def build_receipt(
         ReceiptLine(f"{tr('receipt.date')}: {when}"),
         ReceiptLine(f"{tr('receipt.citizen')}: {citizen_name}"),
         ReceiptLine(f"{tr('receipt.personal_number')}: {masked}"),
-        ReceiptLine(f"{tr('receipt.fee')}: {format_fee(fee)}"),
+        ReceiptLine(f"{tr('receipt.fee')}: {format_fee(fee) if fee else tr('services.free')}"),
         ReceiptLine("", LineStyle.RULE),
         ReceiptLine(state_text, LineStyle.HEADING),
         ReceiptLine(next_steps, LineStyle.SMALL),
