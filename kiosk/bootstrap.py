@@ -16,8 +16,9 @@ from typing import Any, Callable
 
 from assets import ASSETS_DIR
 from hardware.demo_pki import DemoPki, load_or_make_demo_pki
-from hardware.ports import CardOpener, CardReader, ReceiptPrinter
 from hardware.escpos_printer import open_printer
+from hardware.espeak_speaker import EspeakSpeaker
+from hardware.ports import CardOpener, CardReader, ReceiptPrinter
 from hardware.printer_profiles import PROFILES, PrinterProfile, profile_for_width
 from hardware.simulated_card import SimulatedCardReader, SimulatedIdCard
 from hardware.simulated_printer import SimulatedPrinter
@@ -25,20 +26,19 @@ from kiosk.catalogue_store import CatalogueStore
 from kiosk.config import ConfigError, Settings
 from kiosk.i18n import Translator
 from kiosk.identity import CertificateValidator, load_trust_anchors
-from kiosk.revocation import RevocationChecker
 from kiosk.journey import IdlePolicy, Journey
 from kiosk.my_requests import MyRequests, outbox_source
-from kiosk.sync_setup import hub_requests_source
+from kiosk.privileged import Privileged, build_privileged
+from kiosk.revocation import RevocationChecker
+from kiosk.session import Step
 from kiosk.signing import QualifiedSigner
 from kiosk.speech import AudioGuide, NullSpeaker
-from hardware.espeak_speaker import EspeakSpeaker
-from offline.ratings import Ratings
-from kiosk.privileged import Privileged, build_privileged
-from kiosk.session import Step
 from kiosk.staff_session import RoleModes
 from kiosk.submission import Submitter, SubmitterConfig
+from kiosk.sync_setup import hub_requests_source
 from offline.enrollment import NotEnrolled, load_enrollment
 from offline.outbox import Outbox
+from offline.ratings import Ratings
 from offline.sealing import PayloadSealer, decode_key, load_or_make_secret
 
 log = logging.getLogger(__name__)
@@ -272,6 +272,7 @@ def build_services(
     translator = Translator(ASSETS_DIR / "locale", UI_LANGUAGES, settings.kiosk.language)
     catalogue = CatalogueStore(data)  # the bundled catalogue, or a newer one the hub sent
     outbox = Outbox(data / "outbox.sqlite", settings.kiosk.kiosk_id, clock)
+    citizen_secret = load_or_make_secret(data / "citizen-hash.key")  # keys "my requests" without the number
     submitter = Submitter(
         outbox=outbox,
         sealer=CurrentHubSealer(settings, demo),
@@ -279,12 +280,11 @@ def build_services(
         catalogue=catalogue,
         tr=translator,
         config=SubmitterConfig(settings.kiosk.kiosk_id, settings.kiosk.centre_name, settings.receipt.status_url),
-        citizen_secret=load_or_make_secret(data / "citizen-hash.key"),
+        citizen_secret=citizen_secret,
         clock=clock,
     )
     ratings = Ratings(outbox.db, clock)
-    my_requests = MyRequests(secret=load_or_make_secret(data / "citizen-hash.key"), local=outbox_source(outbox),
-                             remote=hub_requests_source(settings))
+    my_requests = MyRequests(secret=citizen_secret, local=outbox_source(outbox), remote=hub_requests_source(settings))
     journey = Journey(
         open_card=opener,
         validator=validator,
