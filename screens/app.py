@@ -6,6 +6,7 @@ main thread through ``Clock.schedule_once``.
 
 from __future__ import annotations
 
+import gc
 import logging
 from pathlib import Path
 from typing import Callable
@@ -115,6 +116,10 @@ class KioskApp(App):
         return root
 
     def on_start(self) -> None:
+        # Everything built so far lives as long as the app: keep it out of the collector's full
+        # passes, which otherwise land mid-screen as 0.1-0.3 s stalls (bench/bench_screens.py).
+        gc.collect()
+        gc.freeze()
         self.services.card_reader.start(self._card_event_from_any_thread)
         if self.services.sync is not None:  # the sync thread reports; the UI applies it on its own thread
             self.services.sync.subscribe(lambda status: Clock.schedule_once(lambda _dt: self._sync_status(status)))
