@@ -40,12 +40,18 @@ class ServiceGrid(GridLayout):
         super().__init__(**kwargs)
         self.on_choose: Callable[[str], None] | None = None
         self._trigger = Clock.create_trigger(lambda _dt: self.rebuild(), -1)  # -1: before the next frame
+        self._built_for: tuple | None = None  # what the buttons on show were measured for
         for name in ("room", "width", "font_body", "font_small", "min_row", "entries", "page", "more_text"):
             self.bind(**{name: lambda *_: self._trigger()})
 
     def rebuild(self) -> None:
         """Measure the texts at the current width and fonts, then show the current page."""
         self._trigger.cancel()
+        built_for = (tuple(self.entries), self.width, self.cols, self.font_body, self.font_small, self.min_row,
+                     self.room, self.page, self.more_text, self.previous_text, self.touch, self.pad)
+        if built_for == self._built_for and self.children:
+            return  # shown again with the same services, language and sizes: the buttons are right as they are
+        self._built_for = built_for
         self.clear_widgets()
         cols = self.cols or 1
         width = (self.width - self.spacing[0] * (cols - 1)) / cols
