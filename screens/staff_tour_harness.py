@@ -188,7 +188,7 @@ class TourDriver:
                 self.tap(find(panel, text=ch))
             else:
                 wanted = "numeric" if ch.isdigit() else "en"
-                if keyboard.layout != wanted and not (ch == "." and keyboard.layout == "numeric"):
+                if keyboard.layout != wanted:  # "." is on the letters' punctuation row, not the digit pad
                     self.tap(find(panel, text="123" if wanted == "numeric" else "abc"))
                     yield 0.05
                 self.tap(find(keyboard, key=ch))
