@@ -136,7 +136,10 @@ def citizen_journey(demo: DemoHardware, lang: str) -> list[TourStep]:
         steps.append(TourStep(f"language-{lang}-again", "attract", _switch_language(lang)))
     steps += [
         TourStep("blocked-card-inserted", "pin", lambda app: demo.reader.insert(demo.new_card())),
-        TourStep("pin-blocked", "message", _three_wrong_pins),
+        # one wrong PIN per step: after OK the pad waits a frame ("checking…") before the card is asked
+        TourStep("pin-wrong-2-left", "pin", _type_and_ok("pin", "0000", _pin_ok)),
+        TourStep("pin-wrong-final-try", "pin", _type_and_ok("pin", "1111", _pin_ok)),
+        TourStep("pin-blocked", "message", _type_and_ok("pin", "2222", _pin_ok)),
         TourStep("puk", "pin_change", _tap_id("message", "unblock_puk")),
         TourStep("puk-new", "pin_change", _type_and_ok("pin_change", PUK, _pin_change_ok)),
         TourStep("puk-repeat", "pin_change", _type_and_ok("pin_change", NEW_PIN, _pin_change_ok)),
@@ -173,11 +176,6 @@ def _pin_change_ok(app: KioskApp) -> None:
 
 def _sign_ok(app: KioskApp) -> None:
     tap(app.screen("sign").ids.pad.ids.ok)
-
-
-def _three_wrong_pins(app: KioskApp) -> None:
-    for wrong in ("0000", "1111", "2222"):
-        _type_and_ok("pin", wrong, _pin_ok)(app)
 
 
 def _pin_ok(app: KioskApp) -> None:

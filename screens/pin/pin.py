@@ -6,7 +6,7 @@ from kivy.clock import Clock
 from kivy.properties import BooleanProperty, StringProperty
 
 from hardware.ports import PinState
-from screens.base import KioskScreen
+from screens.base import KioskScreen, after_a_frame
 
 
 class PinScreen(KioskScreen):
@@ -14,6 +14,7 @@ class PinScreen(KioskScreen):
 
     warning = StringProperty("")
     on_reader = BooleanProperty(False)
+    checking = BooleanProperty(False)  # the card is being asked: a real card takes up to a second
 
     def refresh(self) -> None:
         s = self.journey.session
@@ -27,15 +28,18 @@ class PinScreen(KioskScreen):
         elif status and status.state is PinState.COUNT_LOW and not s.problem:
             parts.append(self.tr.t("pin.tries_left", tries=status.tries_left))
         self.warning = "\n".join(parts)
+        self.checking = False
         self.ids.pad.clear()
         if self.on_reader:
             # The reader's keypad collects the PIN; the card answers when it is typed.
             Clock.schedule_once(lambda _dt: self.journey.enter_pin(None), 0.1)
 
     def submit(self, pin: bytearray) -> None:
-        """The pad's OK: hand the digits to the journey, which wipes them."""
-        self.journey.enter_pin(pin)
+        """The pad's OK: say "checking…", then hand the digits to the journey, which wipes them."""
+        self.checking = True
+        after_a_frame(lambda: self.journey.enter_pin(pin))
 
     def wipe(self) -> None:
         self.warning = ""
+        self.checking = False
         self.ids.pad.clear()

@@ -6,7 +6,7 @@ from kivy.properties import BooleanProperty, StringProperty
 
 from hardware.ports import PinState
 from kiosk.catalogue import localized
-from screens.base import KioskScreen
+from screens.base import KioskScreen, after_a_frame
 
 
 class SignScreen(KioskScreen):
@@ -16,6 +16,7 @@ class SignScreen(KioskScreen):
     warning = StringProperty("")
     locked = BooleanProperty(False)
     on_reader = BooleanProperty(False)
+    checking = BooleanProperty(False)  # the card is signing: a real card takes up to a second
 
     def refresh(self) -> None:
         s = self.journey.session
@@ -30,11 +31,13 @@ class SignScreen(KioskScreen):
             elif status.state is PinState.COUNT_LOW and not s.problem:
                 parts.append(self.tr.t("pin.tries_left", tries=status.tries_left))
         self.warning = "\n".join(parts)
+        self.checking = False
         self.ids.pad.clear()
 
     def submit(self, pin: bytearray) -> None:
-        """The pad's OK: the journey signs with these digits and wipes them."""
-        self.journey.sign(pin)
+        """The pad's OK: say "checking…", then the journey signs with these digits and wipes them."""
+        self.checking = True
+        after_a_frame(lambda: self.journey.sign(pin))
 
     def sign_on_reader(self) -> None:
         """With a PIN-pad reader the card asks for the PIN itself: one touch starts it (never a retry loop)."""
@@ -42,4 +45,5 @@ class SignScreen(KioskScreen):
 
     def wipe(self) -> None:
         self.service_title = self.warning = ""
+        self.checking = False
         self.ids.pad.clear()

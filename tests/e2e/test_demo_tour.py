@@ -19,7 +19,8 @@ STEPS = ["attract", "card-inserted", "pin-wrong", "pin-typed", "services", "intr
          "services-after-requests", "pin-change", "pin-change-old", "pin-change-new", "pin-change-repeat",
          "pin-change-done", "services-after-pin-change", "signed-intro", "signed-form", "signed-form-number",
          "signed-form-choice", "signed-form-phone", "signed-form-phone-typed", "signed-form-consent", "signed-confirm",
-         "sign", "sign-typed", "signed-done", "rating", "rated", "card-removed", "blocked-card-inserted", "pin-blocked",
+         "sign", "sign-typed", "signed-done", "rating", "rated", "card-removed", "blocked-card-inserted", "pin-wrong-2-left",
+         "pin-wrong-final-try", "pin-blocked",
          "puk", "puk-new", "puk-repeat", "puk-done", "pin-after-puk", "blocked-card-removed"]
 
 
