@@ -18,10 +18,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable, Mapping
+from typing import Callable
 
 from hardware.errors import ReaderUnavailable
-from hardware.ports import CardEvent, CardEventKind, ReaderInfo
+from hardware.ports import CardEvent, CardEventKind, ReaderInfo, card_events
 
 try:
     from smartcard import scard
@@ -39,31 +39,10 @@ FEATURE_VERIFY_PIN_DIRECT = 0x06
 FEATURE_MODIFY_PIN_DIRECT = 0x07
 PINPAD_FEATURES = frozenset({FEATURE_VERIFY_PIN_DIRECT, FEATURE_MODIFY_PIN_DIRECT})
 
-Snapshot = Mapping[str, bytes | None]
-"""Readers now attached: name -> the card's ATR (``b""`` for a mute card), or None if empty."""
-
 
 def is_usable() -> bool:
     """True when pyscard (and so libpcsclite) is installed; pcscd need not be running."""
     return _DEP_PYSCARD
-
-
-def card_events(before: Snapshot, now: Snapshot) -> list[CardEvent]:
-    """The events that turn snapshot ``before`` into ``now``, from set differences.
-
-    A card is identified by its reader and ATR, so a card swapped for another between two looks
-    is one removal and one insertion. Cards leave before their reader does, and a reader
-    arrives before the card in it, so a listener never hears of a card in an unknown reader.
-    """
-    readers_before, readers_now = set(before), set(now)
-    cards_before = {(r, atr) for r, atr in before.items() if atr is not None}
-    cards_now = {(r, atr) for r, atr in now.items() if atr is not None}
-    return (
-        [CardEvent(CardEventKind.CARD_REMOVED, r) for r, _ in sorted(cards_before - cards_now)]
-        + [CardEvent(CardEventKind.READER_REMOVED, r) for r in sorted(readers_before - readers_now)]
-        + [CardEvent(CardEventKind.READER_ADDED, r) for r in sorted(readers_now - readers_before)]
-        + [CardEvent(CardEventKind.CARD_INSERTED, r, atr) for r, atr in sorted(cards_now - cards_before)]
-    )
 
 
 def feature_tags(tlv: bytes) -> set[int]:
@@ -344,6 +323,7 @@ class PcscCardReader:
             context.release()
 
     def _publish(self, now: dict[str, bytes | None]) -> None:
+        """Tell listeners what changed; ``now``: reader → the card's ATR (``b""`` for a mute card), or None."""
         events = card_events(self._published, now)
         self._published = now
         if any(e.kind is CardEventKind.READER_REMOVED for e in events):

@@ -15,13 +15,14 @@ of ``Pkcs11IdCard`` outlives its call and both hold the module's lock (about 0.5
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 from typing import Callable, Mapping
 
 from hardware.errors import ReaderUnavailable
 from hardware.pkcs11_module import Pkcs11Module, SlotView
-from hardware.ports import CardEvent, CardEventKind, ReaderInfo
+from hardware.ports import CardEvent, ReaderInfo, card_events
 
 log = logging.getLogger(__name__)
 
@@ -31,19 +32,8 @@ Snapshot = Mapping[str, CardIdentity | None]
 
 
 def slot_events(before: Snapshot, now: Snapshot) -> list[CardEvent]:
-    """The events that turn ``before`` into ``now``: cards leave before their reader, readers arrive first."""
-    cards_before = {(r, card) for r, card in before.items() if card is not None}
-    cards_now = {(r, card) for r, card in now.items() if card is not None}
-    return (
-        [CardEvent(CardEventKind.CARD_REMOVED, r) for r, _ in sorted(cards_before - cards_now, key=_by_reader)]
-        + [CardEvent(CardEventKind.READER_REMOVED, r) for r in sorted(set(before) - set(now))]
-        + [CardEvent(CardEventKind.READER_ADDED, r) for r in sorted(set(now) - set(before))]
-        + [CardEvent(CardEventKind.CARD_INSERTED, r) for r, _ in sorted(cards_now - cards_before, key=_by_reader)]
-    )
-
-
-def _by_reader(item: tuple[str, CardIdentity]) -> str:
-    return item[0]
+    """The PC/SC rule (``card_events``) with the tokens' identity in place of an ATR, which PKCS#11 has not."""
+    return [dataclasses.replace(event, atr=None) for event in card_events(before, now)]
 
 
 def snapshot_of(view: SlotView) -> dict[str, CardIdentity | None]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import TYPE_CHECKING, Callable, Hashable, Mapping, Protocol
 
 if TYPE_CHECKING:
     from kiosk.receipts import Receipt
@@ -30,6 +30,28 @@ class CardEvent:
     kind: CardEventKind
     reader: str
     atr: bytes | None = None
+
+
+def card_events(before: Mapping[str, Hashable | None], now: Mapping[str, Hashable | None]) -> list[CardEvent]:
+    """The events that turn ``before`` into ``now`` (reader → the card in it, or None), from set differences.
+
+    A card is identified by its reader and what the reader says of it (the ATR under PC/SC), so a
+    card swapped for another between two looks is one removal and one insertion. Cards leave before their reader does, and a reader
+    arrives before the card in it, so a listener never hears of a card in an unknown reader.
+    """
+    readers_before, readers_now = set(before), set(now)
+    cards_before = {(r, atr) for r, atr in before.items() if atr is not None}
+    cards_now = {(r, atr) for r, atr in now.items() if atr is not None}
+    return (
+        [CardEvent(CardEventKind.CARD_REMOVED, r) for r, _ in sorted(cards_before - cards_now, key=_reader)]
+        + [CardEvent(CardEventKind.READER_REMOVED, r) for r in sorted(readers_before - readers_now)]
+        + [CardEvent(CardEventKind.READER_ADDED, r) for r in sorted(readers_now - readers_before)]
+        + [CardEvent(CardEventKind.CARD_INSERTED, r, atr) for r, atr in sorted(cards_now - cards_before, key=_reader)]
+    )
+
+
+def _reader(card: tuple[str, Hashable]) -> str:
+    return card[0]
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import enum
 import logging
-import os
 import threading
 from pathlib import Path
 
 from kiosk.catalogue import BUNDLED_PATH, Catalogue, CatalogueError, catalogue_from_bytes, load_catalogue
+from offline.atomic_files import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -87,15 +87,4 @@ class CatalogueStore:
     def _write(self, blob: bytes) -> None:
         """Replace the stored file so that a crash leaves either the old or the new one, whole."""
         self._folder.mkdir(parents=True, exist_ok=True)
-        target = self._folder / STORED_NAME
-        temp = target.with_suffix(".json.tmp")
-        with open(temp, "wb") as out:
-            out.write(blob)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, target)
-        folder = os.open(self._folder, os.O_RDONLY)
-        try:
-            os.fsync(folder)  # the rename itself survives a power cut
-        finally:
-            os.close(folder)
+        write_atomic(self._folder / STORED_NAME, blob)

@@ -21,6 +21,7 @@ from typing import Any, Callable
 from kiosk.audit import Actor, AuditAction, AuditLog
 from kiosk.config import Settings
 from kiosk.diag_system import redact, redacted_config
+from offline.atomic_files import fsync_dir
 from offline.outbox import Outbox
 
 AUDIT_TAIL = 200
@@ -72,14 +73,6 @@ def bundle_name(kiosk_id: str, when: dt.datetime) -> str:
     return f"kiosk-diag-{safe}-{when.astimezone(dt.timezone.utc):%Y%m%d-%H%M%S}.zip"
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_bundle(
     settings: Settings,
     out_dir: Path,
@@ -115,7 +108,7 @@ def write_bundle(
     with open(partial, "rb+") as done:
         os.fsync(done.fileno())
     os.replace(partial, target)
-    _fsync_dir(out_dir)
+    fsync_dir(out_dir)
     if audit is not None:
         audit.append(actor, AuditAction.DIAG_BUNDLE, {"file": target.name, "status": report.get("status")})
     return target

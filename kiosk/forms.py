@@ -120,6 +120,31 @@ def prefill_value(form_field: FormField, citizen: Citizen) -> str | None:
     }.get(form_field.prefill or "")
 
 
+def sample_answer(form_field: FormField, citizen: Citizen, today: dt.date, *, phone: str = "555000000",
+                  text: str = "synthetic load test") -> str:
+    """The simplest answer that passes ``form_field``'s validation (the card's value where it prefills).
+
+    For synthetic requests (``kiosk dev load``), the scripted tours and the tests.
+    """
+    value = prefill_value(form_field, citizen)
+    if value is not None:
+        return value
+    kind = form_field.type
+    if kind is FieldType.CHOICE:
+        return form_field.choices[0].id
+    if kind is FieldType.DATE:
+        return date_bounds(form_field, today)[0].isoformat()
+    if kind is FieldType.NUMBER:
+        return str(form_field.minimum if form_field.minimum is not None else 1)
+    if kind is FieldType.CONSENT:
+        return CONSENT_GIVEN
+    if kind is FieldType.PHONE:
+        return phone
+    if kind is FieldType.PERSONAL_NUMBER:
+        return citizen.personal_number
+    return text.ljust(form_field.min_length, ".")[: form_field.max_length]
+
+
 def short_date(day: dt.date) -> str:
     """A date as digits, the way Georgian documents write it: ``05.12.2026``."""
     return day.strftime("%d.%m.%Y")

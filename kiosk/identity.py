@@ -284,6 +284,13 @@ def verify_challenge(cert: x509.Certificate, challenge: bytes, signature: bytes)
         raise ChallengeFailed("signature does not verify") from None
 
 
+def identify(card: IdCard, validator: CertificateValidator, number_field: str) -> tuple[x509.Certificate, Citizen]:
+    """The card's authentication certificate, validated, and the person it names (no PIN asked yet)."""
+    certificate = parse_certificate(card.certificates().authentication)
+    validator.validate(certificate)
+    return certificate, citizen_from_certificate(certificate, number_field)
+
+
 def prove_possession(card: IdCard, cert: x509.Certificate, pin: bytearray | None) -> None:
     """Have the card sign a fresh single-use nonce after ``pin``; verify it. Wipes ``pin``."""
     challenge = secrets.token_bytes(32)

@@ -20,8 +20,7 @@ from kiosk.forms import normalize, prefill_value, validate
 from kiosk.identity import (
     CertificateValidator,
     IdentityError,
-    citizen_from_certificate,
-    parse_certificate,
+    identify,
     prove_possession,
     wipe,
 )
@@ -113,9 +112,7 @@ class Journey(SendingSteps, PinServiceSteps):
         self._go(Step.READING)
         try:
             card = self._open_card(reader)
-            certificate = parse_certificate(card.certificates().authentication)
-            self._validator.validate(certificate)
-            citizen = citizen_from_certificate(certificate, self._number_field)
+            certificate, citizen = identify(card, self._validator, self._number_field)
             status = card.pin_status(PinKind.AUTH)
         except CardRemoved:
             self.end_session("card_removed")

@@ -13,11 +13,12 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+from offline.atomic_files import write_atomic
 
 SCHEME = "scrypt"
 DEFAULT_N, DEFAULT_R, DEFAULT_P = 2**15, 8, 1  # about 0.1 s and 32 MiB per try on a small PC
@@ -152,12 +153,7 @@ class PasscodeGate:
 
     def _save(self, tries: _Tries) -> None:
         self._path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self._path.with_suffix(".tmp")
-        with open(tmp, "w", encoding="utf-8") as out:
-            json.dump(tries.__dict__, out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, self._path)
+        write_atomic(self._path, json.dumps(tries.__dict__).encode("utf-8"))
 
     def seconds_locked(self) -> float:
         """Seconds until the passcode may be tried again (0 when it may be now)."""

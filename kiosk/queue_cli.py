@@ -224,21 +224,11 @@ def _dev_load(settings: Settings, args: argparse.Namespace) -> int:
 
 def synthetic_answers(service: Any, citizen: Any, today: dt.date) -> dict[str, str]:
     """Answers that pass the service's form validation, as a villager would give them."""
-    from kiosk.catalogue import FieldType
-    from kiosk.forms import CONSENT_GIVEN, date_bounds, prefill_value, validate
+    from kiosk.forms import sample_answer, validate
 
     answers = {}
     for field in service.fields:
-        value = prefill_value(field, citizen)
-        if value is None:
-            value = {
-                FieldType.CHOICE: lambda: field.choices[0].id,
-                FieldType.DATE: lambda: date_bounds(field, today)[0].isoformat(),
-                FieldType.NUMBER: lambda: str(field.minimum if field.minimum is not None else 1),
-                FieldType.CONSENT: lambda: CONSENT_GIVEN,
-                FieldType.PHONE: lambda: "555000000",
-                FieldType.PERSONAL_NUMBER: lambda: citizen.personal_number,
-            }.get(field.type, lambda: "synthetic load test".ljust(field.min_length, ".")[: field.max_length])()
+        value = sample_answer(field, citizen, today)
         problem = validate(field, value, today)
         if problem is not None:
             raise ValueError(f"no synthetic answer for field {field.id!r} ({problem})")

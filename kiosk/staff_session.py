@@ -27,8 +27,7 @@ from kiosk.identity import (
     CertificateValidator,
     Citizen,
     IdentityError,
-    citizen_from_certificate,
-    parse_certificate,
+    identify,
     prove_possession,
     wipe,
 )
@@ -158,9 +157,7 @@ class RoleModes:
         state = self.login
         try:
             card = self._open_card(reader)
-            certificate = parse_certificate(card.certificates().authentication)
-            self._validator.validate(certificate)
-            holder = citizen_from_certificate(certificate, self._number_field)
+            certificate, holder = identify(card, self._validator, self._number_field)
             status = card.pin_status(PinKind.AUTH)
         except CardRemoved:
             return

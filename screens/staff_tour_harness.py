@@ -22,23 +22,9 @@ VILLAGER_PHONE = "577104522"
 
 def answer_for(field: Any, journey: Any) -> str:
     """A valid answer to one question (the villager's part of the tour is not what it shows)."""
-    from kiosk.catalogue import FieldType
-    from kiosk.forms import CONSENT_GIVEN, date_bounds
+    from kiosk.forms import sample_answer
 
-    kind = field.type
-    if kind is FieldType.CHOICE:
-        return field.choices[0].id
-    if kind is FieldType.PHONE:
-        return VILLAGER_PHONE
-    if kind is FieldType.CONSENT:
-        return CONSENT_GIVEN
-    if kind is FieldType.NUMBER:
-        return str(field.minimum if field.minimum is not None else 1)
-    if kind is FieldType.DATE:
-        return date_bounds(field, journey.today)[0].isoformat()
-    if kind is FieldType.PERSONAL_NUMBER:
-        return journey.session.citizen.personal_number
-    return journey.session.answers.get(field.id) or "bank"
+    return sample_answer(field, journey.session.citizen, journey.today(), phone=VILLAGER_PHONE, text="bank")
 
 
 class TourClock:
@@ -112,26 +98,14 @@ class TourDriver:
     # -- running ---------------------------------------------------------------------------------
     def start(self) -> None:
         """Begin after the first frames."""
-        from kivy.clock import Clock
+        from screens.touch import run_script
 
-        self._script = self.script()
-        Clock.schedule_once(self._next, 0.4)
+        run_script(self.app, self.script(), self._failed, first_delay=0.4)
 
-    def _next(self, _dt: float) -> None:
-        from kivy.clock import Clock
+    def _failed(self, exc: Exception) -> None:
+        import traceback
 
-        try:
-            delay = next(self._script)
-        except StopIteration:
-            self.app.stop()
-            return
-        except Exception as exc:  # noqa: BLE001 — carried to the report; the tour fails on it
-            import traceback
-
-            self.error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()[-1500:]}"
-            self.app.stop()
-            return
-        Clock.schedule_once(self._next, delay)
+        self.error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()[-1500:]}"
 
     # -- touches ---------------------------------------------------------------------------------
     def press(self, x: float, y: float, phase: str) -> None:

@@ -7,8 +7,10 @@ disabled states and overlays behave exactly as they would under a finger.
 from __future__ import annotations
 
 from itertools import count
+from typing import Any, Callable, Iterator
 
 from kivy.base import EventLoop
+from kivy.clock import Clock
 from kivy.input.motionevent import MotionEvent
 from kivy.uix.widget import Widget
 
@@ -50,3 +52,24 @@ def find(root: Widget, **attrs: object) -> Widget:
         if all(getattr(widget, k, object()) == v for k, v in attrs.items()):
             return widget
     raise LookupError(f"no widget with {attrs}")
+
+
+def run_script(app: Any, script: Iterator[float], on_error: Callable[[Exception], None],
+               first_delay: float = 0.3) -> None:
+    """Drive ``script`` on the Kivy clock after ``first_delay`` (the first frames): each number it
+    yields is the wait before its next step. The app stops at the end, or on an error, which goes to
+    ``on_error`` first (drivers carry it to their report, and their test fails on it)."""
+
+    def step(_dt: float) -> None:
+        try:
+            delay = next(script)
+        except StopIteration:
+            app.stop()
+            return
+        except Exception as exc:  # noqa: BLE001 - handed to on_error, never swallowed
+            on_error(exc)
+            app.stop()
+            return
+        Clock.schedule_once(step, delay)
+
+    Clock.schedule_once(step, first_delay)
