@@ -9,9 +9,17 @@ PY := $(VENV)/bin/python
 TOUR_DIR ?= build/tour
 
 # Debian packages: what the demo needs to draw (Mesa GL, touch input library), and
-# what the tests add (PC/SC daemon, virtual reader driver, SoftHSM2, headers for pyscard).
+# what the tests add (PC/SC daemon, virtual reader driver, SoftHSM2, headers for pyscard, and
+# libfaketime to run the suite years ahead).
 DEB_DEMO := libgl1 libgl1-mesa-dri libegl1 libmtdev1 espeak-ng
-DEB_TEST := $(DEB_DEMO) pcscd vsmartcard-vpcd softhsm2 opensc libpcsclite-dev swig
+DEB_TEST := $(DEB_DEMO) pcscd vsmartcard-vpcd softhsm2 opensc libpcsclite-dev swig faketime tzdata
+
+# The suite again with the wall clock moved about three years on: no test and no behaviour may
+# depend on the day it was written. Monotonic time stays real (a faked one hangs every timed wait
+# on a lock); tests/future_clock/sitecustomize.py works around libfaketime 0.9.10 failing Python's
+# time.sleep() then.
+FUTURE ?= +1100d
+FUTURE_TESTS ?= tests/kiosk tests/offline tests/hub
 
 .PHONY: demo test tour clean
 
@@ -21,12 +29,12 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 
-$(VENV)/.demo-installed: pyproject.toml | $(PY)
+$(VENV)/.demo-installed: pyproject.toml Makefile | $(PY)
 	deploy/ensure-debian-packages.sh $(DEB_DEMO)
 	$(PY) -m pip install --quiet -e '.[pkcs11,hub]'
 	touch $@
 
-$(VENV)/.test-installed: pyproject.toml | $(PY)
+$(VENV)/.test-installed: pyproject.toml Makefile | $(PY)
 	deploy/ensure-debian-packages.sh $(DEB_TEST)
 	$(PY) -m pip install --quiet -e '.[dev,pcsc,pkcs11]'
 	touch $@ $(VENV)/.demo-installed
@@ -46,6 +54,10 @@ tour: $(VENV)/.demo-installed
 test: $(VENV)/.test-installed
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure"; exit 1; fi; \
+	[ $$rc -eq 0 ] || exit $$rc; \
+	echo "The core, offline and hub tests again, with the clock moved $(FUTURE):"; \
+	PYTHONPATH=tests/future_clock FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '$(FUTURE)' $(PY) -m pytest -q -p no:cacheprovider $(FUTURE_TESTS); \
+	rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure"; exit 1; fi; \
 	exit $$rc
 
 clean:

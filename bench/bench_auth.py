@@ -56,14 +56,15 @@ def measure(runs: int, crl_entries: int) -> dict[str, object]:
 def _measure(work: Path, runs: int, crl_entries: int) -> dict[str, object]:
     import pkcs11
 
-    pki = load_or_make_demo_pki(work / "pki")
+    now = utc_now()
+    pki = load_or_make_demo_pki(work / "pki", now)
     tokens = build_citizen_tokens(pki, work / "softhsm")
     os.environ["SOFTHSM2_CONF"] = str(tokens.conf)
     anchors = load_trust_anchors(pki.write_trust_anchors(work / "anchors"))
     others = [SimpleNamespace(serial_number=secrets.randbits(120)) for _ in range(crl_entries)]
-    write_crl(work / "crl", "auth-ca", make_crl(pki.auth_ca, others))  # type: ignore[arg-type]
-    write_crl(work / "crl", "sign-ca", make_crl(pki.sign_ca, []))
-    clock = lambda: dt.datetime.now(dt.timezone.utc)  # noqa: E731
+    write_crl(work / "crl", "auth-ca", make_crl(pki.auth_ca, others, this_update=now))  # type: ignore[arg-type]
+    write_crl(work / "crl", "sign-ca", make_crl(pki.sign_ca, [], this_update=now))
+    clock = utc_now
     validator = CertificateValidator(
         anchors, clock, revocation=RevocationChecker(work / "crl", clock=clock, use_ocsp=False), policy="require"
     )

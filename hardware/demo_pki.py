@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Literal
@@ -18,6 +19,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
+
+log = logging.getLogger(__name__)
 
 DEMO_CITIZEN = {
     "personal_number": "01024085083",
@@ -159,6 +162,11 @@ class DemoPki:
             (folder / f"{name}.pem").write_bytes(issued.cert.public_bytes(serialization.Encoding.PEM))
         return folder
 
+    @property
+    def issued_at(self) -> dt.datetime:
+        """The moment this PKI was made for: the default "now" of what it issues later."""
+        return self.root.cert.not_valid_before_utc + dt.timedelta(days=1)
+
     def issue_citizen(
         self,
         role: Role = "authentication",
@@ -173,9 +181,10 @@ class DemoPki:
         """A citizen certificate for ``role`` with ``flaw``, on the demo citizen's key for that role.
 
         ``issuer`` defaults to this PKI's CA for the role (give another PKI's CA for a foreign
-        certificate); ``ocsp_url`` adds an AIA OCSP entry. Reusing the key keeps this fast.
+        certificate); ``ocsp_url`` adds an AIA OCSP entry; ``now`` defaults to the moment the PKI
+        was made for (never the wall clock). Reusing the key keeps this fast.
         """
-        now = now or dt.datetime.now(dt.timezone.utc)
+        now = now or self.issued_at
         own = self.citizen_auth if role == "authentication" else self.citizen_sign
         ca = issuer or (self.auth_ca if role == "authentication" else self.sign_ca)
         usage, eku = _USAGES[(role, flaw is not Flaw.WRONG_USAGE)]
@@ -184,7 +193,7 @@ class DemoPki:
 
     def issue_ocsp_responder(self, issuer: Issued, now: dt.datetime | None = None) -> Issued:
         """A delegated OCSP responder certificate (id-kp-OCSPSigning) issued by ``issuer``."""
-        now = now or dt.datetime.now(dt.timezone.utc)
+        now = now or self.issued_at
         subject = _name(f"{issuer.cert.subject.rfc4514_string()} OCSP responder (demo)")
         valid = (now - dt.timedelta(days=1), now + dt.timedelta(days=365))
         return _issue(subject, issuer, usage=_usage(digital_signature=True), valid=valid,
@@ -200,15 +209,15 @@ def make_crl(
     issuer: Issued,
     revoked: Iterable[x509.Certificate] = (),
     *,
-    this_update: dt.datetime | None = None,
+    this_update: dt.datetime,
     next_update: dt.datetime | None = None,
     signing_key: rsa.RSAPrivateKey | None = None,
 ) -> x509.CertificateRevocationList:
-    """A CRL in ``issuer``'s name listing ``revoked`` (default: issued now, next update in 7 days).
+    """A CRL in ``issuer``'s name listing ``revoked``, issued at ``this_update`` (the caller's clock),
+    next update 7 days later unless given.
 
     ``signing_key`` signs instead of the issuer's own key: a CRL with the wrong signer.
     """
-    this_update = this_update or dt.datetime.now(dt.timezone.utc)
     builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(issuer.cert.subject)
@@ -238,10 +247,9 @@ def write_crl(folder: Path, name: str, crl: x509.CertificateRevocationList, *, p
 
 
 def make_demo_pki(
-    now: dt.datetime | None = None, citizen: dict[str, str] | None = None, *, ocsp_url: str | None = None
+    now: dt.datetime, citizen: dict[str, str] | None = None, *, ocsp_url: str | None = None
 ) -> DemoPki:
-    """Make a fresh demo PKI (five RSA-2048 keys: a fraction of a second)."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    """Make a fresh demo PKI valid from ``now`` (the caller's clock): five RSA-2048 keys, a fraction of a second."""
     person = citizen or DEMO_CITIZEN
     root = _ca("GEO Root CA (demo)", None, now, 3650)
     auth_ca = _ca("GEO Authentication CA (demo)", root, now, 3000)
@@ -271,15 +279,35 @@ def _load(blob: bytes) -> Issued:
 _PARTS = ("root", "auth_ca", "sign_ca", "citizen_auth", "citizen_sign")
 
 
-def load_or_make_demo_pki(folder: Path) -> DemoPki:
-    """Reuse the demo PKI cached in ``folder`` while it is valid for a month more, else remake it."""
+RENEW_BEFORE = dt.timedelta(days=30)  # a cached demo PKI is remade when it has less than this left
+
+
+def _stale(pki: DemoPki, now: dt.datetime) -> str | None:
+    """Why the cached PKI can't serve at ``now`` (None when it can)."""
+    for part in _PARTS:
+        cert = getattr(pki, part).cert
+        if now < cert.not_valid_before_utc:
+            return f"{part} is not valid until {cert.not_valid_before_utc:%Y-%m-%d}"
+        if now + RENEW_BEFORE >= cert.not_valid_after_utc:
+            return f"{part} expires on {cert.not_valid_after_utc:%Y-%m-%d}"
+    return None
+
+
+def load_or_make_demo_pki(folder: Path, now: dt.datetime) -> DemoPki:
+    """Reuse the demo PKI cached in ``folder`` while it is valid at ``now`` and for a month more,
+    else make a new one from ``now`` (logged): a demo data folder keeps working for years."""
     files = [folder / f"{part}.pem" for part in _PARTS]
     if all(f.exists() for f in files):
-        pki = DemoPki(*(_load(f.read_bytes()) for f in files))
-        month = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=30)
-        if pki.citizen_auth.cert.not_valid_after_utc > month:
-            return pki
-    pki = make_demo_pki()
+        try:
+            pki = DemoPki(*(_load(f.read_bytes()) for f in files))
+        except ValueError as exc:
+            log.warning("demo PKI in %s unreadable (%s): making a new one", folder, exc)
+        else:
+            reason = _stale(pki, now)
+            if reason is None:
+                return pki
+            log.warning("demo PKI in %s renewed: %s", folder, reason)
+    pki = make_demo_pki(now)
     folder.mkdir(parents=True, exist_ok=True)
     for part, path in zip(_PARTS, files):
         path.write_bytes(_dump(getattr(pki, part)))

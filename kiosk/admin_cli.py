@@ -55,7 +55,7 @@ def add_parser(subparsers: Any, common_parent: argparse.ArgumentParser) -> None:
 
 
 def _clock() -> Any:
-    from kiosk.bootstrap import utc_now
+    from kiosk.clock import utc_now
 
     return utc_now
 

@@ -23,6 +23,7 @@ from hardware.printer_profiles import PROFILES, PrinterProfile, profile_for_widt
 from hardware.simulated_card import SimulatedCardReader, SimulatedIdCard
 from hardware.simulated_printer import SimulatedPrinter
 from kiosk.catalogue_store import CatalogueStore
+from kiosk.clock import LocalTime, WallClock, utc_now, zone
 from kiosk.config import ConfigError, Settings
 from kiosk.i18n import Translator
 from kiosk.identity import CertificateValidator, load_trust_anchors
@@ -44,11 +45,6 @@ from offline.sealing import PayloadSealer, decode_key, load_or_make_secret
 log = logging.getLogger(__name__)
 
 UI_LANGUAGES = ("ka", "en", "ru", "az", "hy")
-
-
-def utc_now() -> dt.datetime:
-    """The wall clock, timezone-aware."""
-    return dt.datetime.now(dt.timezone.utc)
 
 
 @dataclass
@@ -77,6 +73,7 @@ class Services:
     printer: ReceiptPrinter | None
     outbox: Outbox
     journey: Journey
+    local_time: LocalTime  # the kiosk's own time zone, for what people read
     demo: DemoHardware | None = None
     submitter: Submitter | None = None  # the one path a request takes into the outbox (also `kiosk dev load`)
     audio: AudioGuide | None = None  # spoken prompts; the app attaches it to the journey
@@ -102,9 +99,9 @@ def _choose(kind: str, name: str, options: dict) -> Callable:
     return options[name]
 
 
-def _demo_hardware(settings: Settings) -> DemoHardware:
+def _demo_hardware(settings: Settings, clock: WallClock) -> DemoHardware:
     data = settings.kiosk.data_dir
-    pki = load_or_make_demo_pki(data / "demo-pki")
+    pki = load_or_make_demo_pki(data / "demo-pki", clock())
     hub_key = load_or_make_secret(data / "demo-hub" / "hub-private.key")
     printer = SimulatedPrinter(
         profile=printer_profile(settings), out_dir=data / "receipts", mode=settings.printer.mode
@@ -247,7 +244,7 @@ class CardParts:
 def build_card_parts(settings: Settings, *, clock: Callable[[], dt.datetime] = utc_now) -> CardParts:
     """The card reader, card opener and certificate validator chosen by ``[card]``."""
     make_card = _choose("card.driver", settings.card.driver, CARD_DRIVERS)
-    demo = _demo_hardware(settings) if settings.is_simulated else None
+    demo = _demo_hardware(settings, clock) if settings.is_simulated else None
     reader, opener = make_card(settings, demo)
     anchors = load_trust_anchors(_trust_anchors(settings, demo))
     validator = CertificateValidator(
@@ -271,7 +268,8 @@ def build_services(
 
     translator = Translator(ASSETS_DIR / "locale", UI_LANGUAGES, settings.kiosk.language)
     catalogue = CatalogueStore(data)  # the bundled catalogue, or a newer one the hub sent
-    outbox = Outbox(data / "outbox.sqlite", settings.kiosk.kiosk_id, clock)
+    local_time = LocalTime(clock, settings.kiosk.zone)
+    outbox = Outbox(data / "outbox.sqlite", settings.kiosk.kiosk_id, clock, zone=local_time.tz)
     citizen_secret = load_or_make_secret(data / "citizen-hash.key")  # keys "my requests" without the number
     submitter = Submitter(
         outbox=outbox,
@@ -279,11 +277,12 @@ def build_services(
         printer=printer,
         catalogue=catalogue,
         tr=translator,
-        config=SubmitterConfig(settings.kiosk.kiosk_id, settings.kiosk.centre_name, settings.receipt.status_url),
+        config=SubmitterConfig(settings.kiosk.kiosk_id, settings.kiosk.centre_name, settings.receipt.status_url,
+                               local_time.tz),
         citizen_secret=citizen_secret,
         clock=clock,
     )
-    ratings = Ratings(outbox.db, clock)
+    ratings = Ratings(outbox.db, clock, zone=local_time.tz)
     my_requests = MyRequests(secret=citizen_secret, local=outbox_source(outbox), remote=hub_requests_source(settings))
     journey = Journey(
         open_card=opener,
@@ -295,7 +294,7 @@ def build_services(
         record_rating=ratings.record,
         idle=IdlePolicy(settings.kiosk.idle_timeout_s, settings.kiosk.idle_countdown_s),
         clock=monotonic,
-        today=lambda: clock().date(),
+        local_time=local_time,
         personal_number_field=settings.card.personal_number_field,
     )
     journey.subscribe(_reset_language_after_session(translator, settings.kiosk.language))
@@ -308,6 +307,7 @@ def build_services(
         printer=printer,
         outbox=outbox,
         journey=journey,
+        local_time=local_time,
         demo=demo,
         submitter=submitter,
         validator=validator,

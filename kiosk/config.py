@@ -7,12 +7,15 @@ Every value has a type and, where it is a choice, the allowed values; a bad valu
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import os
 import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping
+
+from kiosk.clock import zone
 
 LANGUAGES = ("ka", "en", "ru", "az", "hy")
 
@@ -35,11 +38,17 @@ class KioskSettings:
     kiosk_id: str = "KSK-0001"
     centre_name: str = "Community Centre"
     language: Literal["ka", "en", "ru", "az", "hy"] = "ka"
+    timezone: str = "Asia/Tbilisi"  # IANA zone for what people read (screens, receipts, receipt numbers, day report)
     idle_timeout_s: float = 60.0
     idle_countdown_s: float = 15.0
     high_contrast: bool = False  # start in the high-contrast theme (villagers can switch it on any screen)
     text_scale: float = 1.0  # 1.0 normal; villagers can ask for larger text on screen
     audio_guidance: Literal["auto", "on", "off"] = "auto"  # auto: spoken prompts when espeak-ng is installed
+
+    @property
+    def zone(self) -> dt.tzinfo:
+        """``timezone`` as a zone (checked when the settings were loaded)."""
+        return zone(self.timezone)
 
 
 @dataclass(frozen=True)
@@ -226,6 +235,11 @@ def _check(settings: Settings) -> None:
         raise ConfigError("kiosk.idle_countdown_s: must be above 0 and below kiosk.idle_timeout_s")
     if not 1.0 <= settings.kiosk.text_scale <= 1.5:
         raise ConfigError("kiosk.text_scale: must be from 1.0 to 1.5 (1.35 is the A+ size)")
+    try:
+        zone(settings.kiosk.timezone)
+    except ValueError:
+        raise ConfigError(f"kiosk.timezone: {settings.kiosk.timezone!r} is not a known IANA time zone "
+                          "(e.g. 'Asia/Tbilisi')") from None
     if "{id}" not in settings.receipt.status_url:
         raise ConfigError("receipt.status_url: must contain {id}")
     uri = settings.printer.uri

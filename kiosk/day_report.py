@@ -49,12 +49,12 @@ class DayReport:
         return sum(int(s) * n for s, n in self.ratings.items()) / self.rated if self.rated else None
 
 
-def day_report(outbox: Outbox, ratings: Ratings | None, day: dt.date) -> DayReport:
-    """The figures for ``day`` (the kiosk's local date), from the outbox and the rating counts."""
+def day_report(outbox: Outbox, ratings: Ratings | None, day: dt.date, zone: dt.tzinfo) -> DayReport:
+    """The figures for ``day`` (the kiosk's local date in ``zone``), from the outbox and the rating counts."""
     per_service: dict[str, int] = {}
     per_state = {state.value: 0 for state in SubmissionState}
     for submission in outbox.list(limit=SCAN_LIMIT):  # newest first
-        made = submission.created_at.astimezone().date()
+        made = submission.created_at.astimezone(zone).date()
         if made > day:
             continue
         if made < day:

@@ -101,14 +101,14 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
 def write_bundle_now(settings: Settings, out_dir: Path, report: dict[str, Any]) -> Path:
     """Open the queue and the audit log on their own (the kiosk may be running) and write the zip."""
-    from kiosk.bootstrap import utc_now
+    from kiosk.clock import utc_now
     from kiosk.diag_bundle import write_bundle
     from offline.outbox import Outbox
 
     data = settings.kiosk.data_dir
     audit = open_audit_log(data, utc_now)
     try:
-        outbox = Outbox(data / "outbox.sqlite", settings.kiosk.kiosk_id, utc_now)
+        outbox = Outbox(data / "outbox.sqlite", settings.kiosk.kiosk_id, utc_now, zone=settings.kiosk.zone)
     except Exception:  # noqa: BLE001 — a damaged queue must not stop the bundle that would explain it
         outbox = None
     try:

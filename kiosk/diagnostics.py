@@ -186,9 +186,10 @@ def _queue_stats_alone(settings: Settings) -> dict[str, Any]:
     """The queue's figures when the rest of the kiosk could not be wired."""
     from offline.outbox import Outbox
 
-    from kiosk.bootstrap import utc_now
+    from kiosk.clock import utc_now
 
-    outbox = Outbox(settings.kiosk.data_dir / "outbox.sqlite", settings.kiosk.kiosk_id, utc_now)
+    outbox = Outbox(settings.kiosk.data_dir / "outbox.sqlite", settings.kiosk.kiosk_id, utc_now,
+                  zone=settings.kiosk.zone)
     try:
         return outbox.stats()
     finally:

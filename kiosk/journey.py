@@ -16,6 +16,7 @@ from typing import Callable
 from hardware.errors import CardError, CardRemoved, HardwareError, PinIncorrect, PinLocked
 from hardware.ports import CardEvent, CardEventKind, CardOpener, PinKind, PinState, PinStatus, ReaderInfo
 from kiosk.catalogue import Catalogue, FormField, Service, ServiceKind
+from kiosk.clock import LocalTime
 from kiosk.forms import normalize, prefill_value, validate
 from kiosk.identity import (
     CertificateValidator,
@@ -57,7 +58,7 @@ class Journey(SendingSteps, PinServiceSteps):
         record_rating: Callable[[int], None],
         idle: IdlePolicy,
         clock: Callable[[], float],
-        today: Callable[[], dt.date],
+        local_time: LocalTime,
         personal_number_field: str = "serialNumber",
     ) -> None:
         self._open_card = open_card
@@ -69,7 +70,7 @@ class Journey(SendingSteps, PinServiceSteps):
         self._record_rating = record_rating
         self._idle = idle
         self._clock = clock
-        self._today = today
+        self.local_time = local_time  # the kiosk's own zone: form dates, dates shown to the villager
         self._number_field = personal_number_field
         self.step = Step.ATTRACT
         self.session = CitizenSession()
@@ -211,7 +212,7 @@ class Journey(SendingSteps, PinServiceSteps):
 
     def today(self) -> dt.date:
         """Today's date on the kiosk's clock (date questions count their range from it)."""
-        return self._today()
+        return self.local_time.today()
 
     @property
     def current_field(self) -> FormField | None:
@@ -227,7 +228,7 @@ class Journey(SendingSteps, PinServiceSteps):
         if field is None:
             return
         s = self.session
-        error = validate(field, value, self._today())
+        error = validate(field, value, self.today())
         if error:
             s.problem = Problem(error.key, dict(error.params))
             s.draft = value

@@ -23,15 +23,16 @@ from hardware.printer_profiles import PROFILES, PrinterProfile
 from hardware.simulated_printer import SimulatedPrinter
 from kiosk.bootstrap import printer_profile
 from kiosk.catalogue import load_catalogue, localized
-from kiosk.config import ConfigError, Settings
+from kiosk.clock import LocalTime, utc_now
+from kiosk.config import LANGUAGES, ConfigError, Settings
 from kiosk.i18n import Translator
 from kiosk.receipts import Receipt, build_receipt
 
-LANGUAGES = ("ka", "en")
 SAMPLE_REQUEST_ID = "00000000-0000-4000-8000-000000000000"
 """The sample request's id: as long as a real one, so the QR code is as large as a real one's."""
 
-SAMPLE_CITIZEN = {"ka": "ნინო ბერიძე", "en": "Nino Beridze"}
+SAMPLE_CITIZEN = {"ka": "ნინო ბერიძე", "en": "Nino Beridze", "ru": "Нино Беридзе", "az": "Nino Beridze",
+                  "hy": "Նինո Բերիձե"}
 SAMPLE_PERSONAL_NUMBER = "01024056789"
 BAUD = 115_200
 
@@ -122,7 +123,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     args.mode = args.mode or settings.printer.mode
     printer = _open(uri, profile, args.mode, settings)
     tr = Translator(ASSETS_DIR / "locale", LANGUAGES, args.lang)
-    receipt = sample_receipt(tr, args.lang, settings, datetime.now().replace(second=0, microsecond=0))
+    now = LocalTime(utc_now, settings.kiosk.zone).now().replace(second=0, microsecond=0)
+    receipt = sample_receipt(tr, args.lang, settings, now)
 
     if args.mode == "udc" and not profile.user_defined_chars:
         print(f"note: profile {profile.name} has no downloadable characters: Georgian goes as pictures "

@@ -55,6 +55,6 @@ def build_privileged(settings: Settings, *, outbox: Outbox, printer: ReceiptPrin
     access = AccessGate(RoleStore(data, pinned_hub_sign_key(data)), passcode, audit, clock)
     staff = StaffDesk(outbox=outbox, audit=audit, printer=printer, catalogue=catalogue, tr=translator,
                       config=SubmitterConfig(settings.kiosk.kiosk_id, settings.kiosk.centre_name,
-                                             settings.receipt.status_url))
+                                             settings.receipt.status_url, settings.kiosk.zone))
     journey.subscribe(lambda step: staff.on_step(step, journey.session))
     return Privileged(audit, access, staff)

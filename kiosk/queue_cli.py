@@ -23,7 +23,8 @@ import requests
 from assets import ASSETS_DIR
 from kiosk.config import Settings
 from kiosk.i18n import Translator
-from kiosk.sync_setup import build_sync_engine, utc_now
+from kiosk.clock import LocalTime, utc_now
+from kiosk.sync_setup import build_sync_engine
 from offline.enrollment import EnrollmentError, check_hub_url, enroll
 from offline.hub_client import HubError
 from offline.outbox import Outbox, OutboxCorrupted, SubmissionState
@@ -121,7 +122,8 @@ def _enroll(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _open_outbox(settings: Settings) -> Outbox:
-    return Outbox(settings.kiosk.data_dir / "outbox.sqlite", settings.kiosk.kiosk_id, utc_now)
+    return Outbox(settings.kiosk.data_dir / "outbox.sqlite", settings.kiosk.kiosk_id, utc_now,
+                  zone=settings.kiosk.zone)
 
 
 def _queue(settings: Settings, args: argparse.Namespace) -> int:
@@ -159,7 +161,7 @@ def _sync(settings: Settings, args: argparse.Namespace) -> int:
     engine = build_sync_engine(settings)
     try:
         if not args.once:
-            return _sync_until_stopped(engine)
+            return _sync_until_stopped(engine, LocalTime(utc_now, settings.kiosk.zone))
         report = engine.sync_once()
     finally:
         engine.close()
@@ -181,11 +183,11 @@ def _sync(settings: Settings, args: argparse.Namespace) -> int:
     return 0 if report.remaining_queued == 0 else 1
 
 
-def _sync_until_stopped(engine: Any) -> int:
+def _sync_until_stopped(engine: Any, local: LocalTime) -> int:
     """Run the engine's thread in the foreground until SIGTERM or Ctrl-C."""
     stopped = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
-    engine.subscribe(lambda s: print(f"{dt.datetime.now().isoformat(timespec='seconds')} {s.state.value} "
+    engine.subscribe(lambda s: print(f"{local.now().isoformat(timespec='seconds')} {s.state.value} "
                                      f"queued={s.queued} error={s.last_error}", flush=True))
     engine.start()
     try:
@@ -201,7 +203,10 @@ def _dev_load(settings: Settings, args: argparse.Namespace) -> int:
     from kiosk.catalogue import ServiceKind
     from kiosk.identity import Citizen
 
-    quiet = dataclasses.replace(settings, printer=dataclasses.replace(settings.printer, uri=""))  # no printing
+    # No card and no printing: the card parts are the simulated ones whatever [card] says, so this
+    # works on a bare install; requests seal to the enrolled hub, else [hub] public_key, else the demo hub.
+    no_devices = settings.simulated(settings.kiosk.data_dir)
+    quiet = dataclasses.replace(no_devices, printer=dataclasses.replace(no_devices.printer, uri=""))
     services = build_services(quiet)
     try:
         catalogue = services.catalogue()
@@ -212,7 +217,7 @@ def _dev_load(settings: Settings, args: argparse.Namespace) -> int:
                   f"{', '.join(by_id)}", file=sys.stderr)
             return CANNOT
         citizen = Citizen(**DEMO_CITIZEN)
-        answers = synthetic_answers(service, citizen, dt.date.today())
+        answers = synthetic_answers(service, citizen, services.local_time.today())
         assert services.submitter is not None
         for _ in range(args.count):
             services.submitter.submit(citizen, service, answers, synthetic=True)

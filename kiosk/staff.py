@@ -147,7 +147,7 @@ class StaffDesk:
             receipt_no=submission.receipt_no,
             agency=agency,
             service=title,
-            created_at=submission.created_at.astimezone(),
+            created_at=submission.created_at.astimezone(self._config.zone),
             citizen_name="—",
             personal_number="—",
             fee=fee if fee is not None else Decimal("0.00"),

@@ -57,6 +57,7 @@ class SubmitterConfig:
     kiosk_id: str
     centre_name: str
     status_url: str
+    zone: dt.tzinfo  # the kiosk's time zone: the receipt shows local time
 
 
 class Submitter:
@@ -137,7 +138,7 @@ class Submitter:
             receipt_no=submission.receipt_no,
             agency=localized(catalogue.agencies[service.agency], language),
             service=localized(service.title, language),
-            created_at=submission.created_at.astimezone(),
+            created_at=submission.created_at.astimezone(self._config.zone),
             citizen_name=citizen.full_name,
             personal_number=citizen.personal_number,
             fee=service.fee,

@@ -16,6 +16,7 @@ import requests
 
 from kiosk import __version__
 from kiosk.catalogue_store import CatalogueStore
+from kiosk.clock import utc_now
 from kiosk.config import Settings
 from kiosk.roles import RoleStore
 from offline.enrollment import NotEnrolled, load_enrollment
@@ -25,11 +26,6 @@ from offline.ratings import SCORES, Ratings
 from offline.sync import DocumentSinks, Health, SyncConfig, SyncEngine
 
 log = logging.getLogger(__name__)
-
-
-def utc_now() -> dt.datetime:
-    """The wall clock, timezone-aware."""
-    return dt.datetime.now(dt.timezone.utc)
 
 
 def crl_folder(settings: Settings) -> Path:
@@ -72,12 +68,12 @@ def build_sync_engine(
     identity = enrollment.identity(data)
     client = HubClient(session or requests.Session(), enrollment.hub_url, identity, clock=clock,
                        timeout_s=settings.hub.timeout_s)
-    outbox = Outbox(data / "outbox.sqlite", settings.kiosk.kiosk_id, clock)
+    outbox = Outbox(data / "outbox.sqlite", settings.kiosk.kiosk_id, clock, zone=settings.kiosk.zone)
     health = Health(
         version=__version__,
         printer=printer_state or (lambda: "unknown"),
         reader=reader_state or (lambda: "unknown"),
-        ratings=rating_totals(Ratings(outbox.db, clock)),
+        ratings=rating_totals(Ratings(outbox.db, clock, zone=settings.kiosk.zone)),
         audit_checkpoint=audit_checkpoint or (lambda: None),
     )
     sinks = DocumentSinks(

@@ -68,11 +68,14 @@ def _row_to_submission(row: dict) -> Submission:
 class Outbox:
     """The durable queue of submissions on one SQLite file."""
 
-    def __init__(self, path: Path, kiosk_id: str, clock: Callable[[], dt.datetime]) -> None:
+    def __init__(self, path: Path, kiosk_id: str, clock: Callable[[], dt.datetime], *,
+                 zone: dt.tzinfo = dt.timezone.utc) -> None:
+        """``zone`` is the kiosk's own time zone: receipt numbers count requests per local day."""
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._kiosk_id = kiosk_id
         self._clock = clock
+        self._zone = zone
         self._lock = threading.RLock()
         check_marker(path)
         try:
@@ -118,7 +121,7 @@ class Outbox:
             )
 
     def _next_receipt_no(self, now: dt.datetime) -> str:
-        day = now.strftime("%y%m%d")
+        day = now.astimezone(self._zone).strftime("%y%m%d")
         row = self.db.execute(
             "INSERT INTO receipt_counter (day, seq) VALUES (?, 1) "
             "ON CONFLICT(day) DO UPDATE SET seq = seq + 1 RETURNING seq",

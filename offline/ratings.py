@@ -27,16 +27,19 @@ def m001_rating_counts(db: sqlite_utils.Database) -> None:
 class Ratings:
     """Counts ratings on a SQLite database (the outbox's file, or its own)."""
 
-    def __init__(self, db: sqlite_utils.Database, clock: Callable[[], dt.datetime]) -> None:
+    def __init__(self, db: sqlite_utils.Database, clock: Callable[[], dt.datetime], *,
+                 zone: dt.tzinfo = dt.timezone.utc) -> None:
+        """``zone`` is the kiosk's own time zone: ratings count per local day."""
         self._db = db
         self._clock = clock
+        self._zone = zone
         MIGRATIONS.apply(db)
 
     def record(self, score: int) -> None:
         """Count one rating for today (the kiosk's local day)."""
         if score not in SCORES:
             raise ValueError(f"a rating is 1 to 5, not {score}")
-        day = self._clock().astimezone().date().isoformat()
+        day = self._clock().astimezone(self._zone).date().isoformat()
         with self._db.atomic():
             self._db.execute(
                 "INSERT INTO rating_counts (day, score, count) VALUES (?, ?, 1) "

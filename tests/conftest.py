@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import pytest
 
 from kiosk.bootstrap import Services, build_services
 from kiosk.config import Settings, load_settings
+from tests.fixtures.clock import FakeClock
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -26,24 +26,6 @@ def _headless_kivy(tmp_path_factory: pytest.TempPathFactory) -> None:
 def demo_settings(tmp_path: Path) -> Settings:
     """Settings as ``kiosk demo`` makes them, with data in a temp dir."""
     return load_settings(None, env={}).simulated(tmp_path / "data")
-
-
-class FakeClock:
-    """A clock the test moves by hand (wall time and monotonic time together)."""
-
-    def __init__(self) -> None:
-        self.now = dt.datetime(2026, 11, 21, 10, 0, tzinfo=dt.timezone.utc)
-        self.mono = 1000.0
-
-    def advance(self, seconds: float) -> None:
-        self.now += dt.timedelta(seconds=seconds)
-        self.mono += seconds
-
-    def wall(self) -> dt.datetime:
-        return self.now
-
-    def monotonic(self) -> float:
-        return self.mono
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ class MyRequestsScreen(KioskScreen):
         tr, lang = self.tr.t, self.tr.lang
         self.source_text = tr("requests.from_hub" if result.source is Source.HUB else "requests.from_kiosk")
         self.empty = not result.requests
-        catalogue = self.journey.catalogue
+        catalogue, local = self.journey.catalogue, self.journey.local_time
         for request in result.requests:
             try:
                 title = localized(catalogue.service(request.service).title, lang)
@@ -34,7 +34,7 @@ class MyRequestsScreen(KioskScreen):
                 title = request.service
             cells = (
                 (request.receipt_no, {"bold": True}),
-                (f"{title}\n[size={int(table.small)}]{short_date(request.created_at.astimezone().date())}[/size]",
+                (f"{title}\n[size={int(table.small)}]{short_date(local.day_of(request.created_at))}[/size]",
                  {"markup": True}),
                 (tr(request.state_key), {"bold": True}),
             )

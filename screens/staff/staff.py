@@ -151,7 +151,8 @@ class StaffScreen(PrivilegedScreen):
 
     def report(self) -> DayReport:
         """Today's figures (the kiosk's local day)."""
-        return day_report(self.services.outbox, self.services.ratings, self.modes.wall().astimezone().date())
+        local = self.services.local_time
+        return day_report(self.services.outbox, self.services.ratings, local.today(), local.tz)
 
     def _fill_report(self) -> None:
         report = self.report()
@@ -173,7 +174,7 @@ class StaffScreen(PrivilegedScreen):
         language = self.tr.lang
         receipt = summary_receipt(report, tr=lambda key, **p: self.services.translator(key, language, **p),
                                   language=language, catalogue=self.services.catalogue(), kiosk_id=settings.kiosk_id,
-                                  centre_name=settings.centre_name, printed_at=self.modes.wall().astimezone())
+                                  centre_name=settings.centre_name, printed_at=self.services.local_time.now())
         try:
             print_day_summary(self.modes.actor, self.services.privileged.audit, self.services.printer, receipt, report)
         except PrinterError as exc:

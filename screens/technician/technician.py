@@ -146,11 +146,11 @@ class TechnicianScreen(PrivilegedScreen):
     def test_print(self) -> None:
         """Print a sample receipt and say how it went."""
         s = self.services
-        language = self.tr.lang if self.tr.lang in ("ka", "en") else "en"
+        language = self.tr.lang
         try:
             if s.printer is None:
                 raise PrinterMissing()
-            s.printer.print_receipt(sample_receipt(s.translator, language, s.settings, self.modes.wall().astimezone()))
+            s.printer.print_receipt(sample_receipt(s.translator, language, s.settings, s.local_time.now()))
         except PrinterError as exc:
             self._printed = ("tech.printer.failed", {"reason": self.tr.t(exc.translation_key)})
         else:

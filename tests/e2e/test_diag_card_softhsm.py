@@ -15,6 +15,7 @@ from tests.fixtures.softhsm import (
     AUTH_KEY_ID, AUTH_PIN, CARD_LABEL, SIGN_KEY_ID, SIGN_PIN, build_citizen_tokens, make_softhsm_store,
     softhsm_missing,
 )
+from tests.fixtures.clock import real_now
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(softhsm_missing() is not None, reason=str(softhsm_missing()))
@@ -29,7 +30,7 @@ def _diag(tmp_path: Path, env_extra: dict[str, str]) -> subprocess.CompletedProc
 def test_diag_card_reads_a_softhsm_token_without_a_pin(tmp_path: Path) -> None:
     """GIVEN the demo citizen's tokens in SoftHSM2 and only KIOSK_CARD_* variables (no hub, no printer)
     WHEN `kiosk diag card --json` runs THEN it exits 0 naming the masked holder and both certificates valid."""
-    pki = make_demo_pki()
+    pki = make_demo_pki(real_now())  # `kiosk diag card` reads the wall clock
     tokens = build_citizen_tokens(pki, tmp_path / "hsm")
     anchors = pki.write_trust_anchors(tmp_path / "anchors")
     proc = _diag(tmp_path, {**tokens.env, "KIOSK_CARD_TRUST_ANCHORS": str(anchors)})
@@ -45,7 +46,7 @@ def test_diag_card_reads_a_softhsm_token_without_a_pin(tmp_path: Path) -> None:
 def test_diag_card_names_an_expired_certificate_and_still_exits_0(tmp_path: Path) -> None:
     """GIVEN a token whose authentication certificate has expired WHEN `kiosk diag card --json` runs
     THEN the certificate's status is `expired` with a reason, and the exit status is 0 (a card was read)."""
-    pki = make_demo_pki()
+    pki = make_demo_pki(real_now())  # `kiosk diag card` reads the wall clock
     expired = pki.issue_citizen("authentication", flaw=Flaw.EXPIRED)
     tokens = make_softhsm_store(tmp_path / "hsm")
     tokens.add_token(f"{CARD_LABEL} (PIN1)", AUTH_PIN)
@@ -62,7 +63,7 @@ def test_diag_card_names_an_expired_certificate_and_still_exits_0(tmp_path: Path
 
 def test_diag_card_without_a_token_says_so_and_fails(tmp_path: Path) -> None:
     """GIVEN an empty SoftHSM2 store WHEN `kiosk diag card --json` runs THEN no card was read: exit 1."""
-    pki = make_demo_pki()
+    pki = make_demo_pki(real_now())  # `kiosk diag card` reads the wall clock
     empty = make_softhsm_store(tmp_path / "hsm")
     anchors = pki.write_trust_anchors(tmp_path / "anchors")
     proc = _diag(tmp_path, {**empty.env, "KIOSK_CARD_TRUST_ANCHORS": str(anchors)})

@@ -12,7 +12,8 @@ from hub.models import HubState
 from kiosk.bootstrap import build_services
 from kiosk.config import load_settings
 from kiosk.my_requests import MyRequests, Source, outbox_source
-from kiosk.sync_setup import build_sync_engine, hub_requests_source, utc_now
+from kiosk.clock import utc_now
+from kiosk.sync_setup import build_sync_engine, hub_requests_source
 from offline.enrollment import enroll
 from offline.sealing import load_or_make_secret
 from tests.fixtures.hub_server import start_hub

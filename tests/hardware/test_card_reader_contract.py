@@ -17,6 +17,7 @@ from hardware.demo_pki import DemoPki, load_or_make_demo_pki
 from hardware.ports import CardEventKind, CardReader
 from hardware.simulated_card import DEMO_ATR, SimulatedCardReader, SimulatedIdCard
 from tests.fixtures.vpcd_card import VirtualCard, vpcd_reader_name
+from tests.fixtures.clock import WORLD_NOW
 
 K = CardEventKind
 # pcscd sees a vpcd card at its next poll (every 0.4 s); the kiosk promises a second.
@@ -38,7 +39,7 @@ class ReaderRig:
 @pytest.fixture(scope="module")
 def contract_demo_pki(tmp_path_factory: pytest.TempPathFactory) -> DemoPki:
     """A demo PKI for the simulated cards (the contract never reads their certificates)."""
-    return load_or_make_demo_pki(tmp_path_factory.mktemp("contract-pki"))
+    return load_or_make_demo_pki(tmp_path_factory.mktemp("contract-pki"), WORLD_NOW)
 
 
 def _simulated_rig(request: pytest.FixtureRequest) -> ReaderRig:

@@ -27,6 +27,7 @@ from hardware.ports import IdCard, PinKind, PinState, ReaderInfo
 from hardware.simulated_card import SimulatedCardReader, SimulatedIdCard
 from kiosk.identity import CertificateValidator, ChallengeFailed, verify_challenge
 from tests.fixtures.softhsm import SoftHsmTokens, build_citizen_tokens, softhsm_missing
+from tests.fixtures.clock import WORLD_NOW
 
 CHALLENGE = bytes(range(32))
 PINS = {PinKind.AUTH: b"1234", PinKind.SIGN: b"123456"}
@@ -47,7 +48,7 @@ class CardRig:
 @pytest.fixture(scope="module")
 def contract_pki(tmp_path_factory: pytest.TempPathFactory) -> DemoPki:
     """One demo PKI for every card of this module (RSA keys are slow to make)."""
-    return load_or_make_demo_pki(tmp_path_factory.mktemp("idcard-pki"))
+    return load_or_make_demo_pki(tmp_path_factory.mktemp("idcard-pki"), WORLD_NOW)
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +117,7 @@ def test_certificates_are_read_without_a_pin_and_chain_to_the_demo_pki(rig: Card
     certs = rig.card.certificates()
     assert certs.authentication == rig.pki.citizen_auth.der and certs.signing == rig.pki.citizen_sign.der
     anchors = [rig.pki.root.cert, rig.pki.auth_ca.cert, rig.pki.sign_ca.cert]
-    CertificateValidator(anchors, lambda: dt.datetime.now(dt.timezone.utc)).validate(_auth_cert(rig))
+    CertificateValidator(anchors, lambda: WORLD_NOW).validate(_auth_cert(rig))
     x509.load_der_x509_certificate(certs.signing).verify_directly_issued_by(rig.pki.sign_ca.cert)
     assert rig.card.pin_status(PinKind.AUTH).state is PinState.OK
     assert rig.card.protected_auth_path is False

@@ -54,6 +54,7 @@ from hardware.pkcs11_module import (  # noqa: E402
     translate_error,
 )
 from hardware.pkcs11_reader import Pkcs11SlotReader, slot_events  # noqa: E402
+from tests.fixtures.clock import WORLD_NOW
 
 ANY_READER = ReaderInfo("any reader", False, True)
 CHALLENGE = b"\x07" * 32
@@ -62,7 +63,7 @@ CHALLENGE = b"\x07" * 32
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> DemoPki:
     """The demo PKI of this module's cards."""
-    return load_or_make_demo_pki(tmp_path_factory.mktemp("pkcs11-pki"))
+    return load_or_make_demo_pki(tmp_path_factory.mktemp("pkcs11-pki"), WORLD_NOW)
 
 
 @pytest.fixture
@@ -299,7 +300,7 @@ def test_the_card_of_a_reader_is_found_among_several(pki, tmp_path, use_store) -
     """GIVEN two citizens' cards in one module
     WHEN the card of reader "Citizen B" is opened, or a reader the module does not name
     THEN B's certificates come back; an unknown reader is ambiguous (CardUnsupported) unless token_label says."""
-    other = make_demo_pki(citizen={"personal_number": "01001012345", "given_name": "გიორგი", "surname": "კაპანაძე"})
+    other = make_demo_pki(pki.issued_at, citizen={"personal_number": "01001012345", "given_name": "გიორგი", "surname": "კაპანაძე"})
     store = add_citizen_card(make_softhsm_store(tmp_path / "two"), pki, card_label="Citizen A")
     store = add_citizen_card(store, other, card_label="Citizen B")
     module = use_store(store)
@@ -340,7 +341,7 @@ def test_an_ec_card_answers_the_challenge_with_a_der_ecdsa_signature(pki, tmp_pa
     WHEN it signs the challenge
     THEN the DER ECDSA-SHA256 signature verifies with the certificate, as kiosk.identity expects."""
     key = ec.generate_private_key(ec.SECP256R1())
-    now = dt.datetime.now(dt.timezone.utc)
+    now = pki.issued_at
     cert = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "EC citizen")]))

@@ -12,7 +12,8 @@ from hardware.demo_pki import DEMO_CITIZEN
 from hardware.errors import PaperOut
 from hardware.ports import PaperState
 from kiosk.audit import Actor
-from kiosk.bootstrap import Services, build_services, utc_now
+from kiosk.bootstrap import Services, build_services
+from kiosk.clock import utc_now
 from kiosk.staff import CancelReason, NotAllowed, NotCancellable
 from offline.enrollment import enroll
 from offline.outbox import SubmissionState

@@ -16,9 +16,10 @@ from hardware.simulated_card import SimulatedCardReader, SimulatedIdCard
 from kiosk.card_diag import card_report, mask_number
 from kiosk.identity import CertificateValidator
 from kiosk.revocation import RevocationChecker
-from tests.fixtures.test_pki import CitizenCerts, make_citizen_certs
+from tests.fixtures.clock import WORLD_NOW
+from tests.fixtures.citizen_pki import CitizenCerts, make_citizen_certs
 
-NOW = dt.datetime.now(dt.timezone.utc)
+NOW = WORLD_NOW  # the test world's clock
 NUMBER = "01024085083"
 
 

@@ -12,13 +12,14 @@ from kiosk.bootstrap import CurrentHubSealer, _demo_hardware
 from kiosk.config import load_settings
 from offline.enrollment import ENROLLMENT_FILE
 from offline.sealing import open_sealed
+from tests.fixtures.clock import WORLD_NOW
 
 
 def test_sealer_follows_a_new_enrolment_without_a_restart(tmp_path: Path) -> None:
     """GIVEN a demo kiosk sealing to the demo hub key WHEN an enrolment with another hub is written
     THEN the next payload opens only with the new hub's private key."""
     settings = load_settings(None, env={"KIOSK_KIOSK_DATA_DIR": str(tmp_path)}).simulated(tmp_path)
-    demo = _demo_hardware(settings)
+    demo = _demo_hardware(settings, lambda: WORLD_NOW)
     sealer = CurrentHubSealer(settings, demo)
     assert open_sealed(demo.hub_private_key, sealer.seal({"n": 1})) == {"n": 1}
 

@@ -29,9 +29,10 @@ from kiosk.identity import (
     prove_possession,
 )
 from kiosk.revocation import RevocationChecker, RevocationMethod, RevocationStatus
-from tests.fixtures.test_pki import CitizenCerts, make_citizen_certs
+from tests.fixtures.clock import WORLD_NOW
+from tests.fixtures.citizen_pki import CitizenCerts, make_citizen_certs
 
-NOW = dt.datetime.now(dt.timezone.utc)
+NOW = WORLD_NOW  # the test world's clock
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +181,7 @@ def test_personal_number_field_is_configurable(pki: DemoPki) -> None:
 
 def test_challenge_from_another_card_fails(pki: DemoPki) -> None:
     """GIVEN a card whose key does not match the certificate shown WHEN it signs the nonce THEN ChallengeFailed."""
-    impostor = SimulatedIdCard(make_demo_pki())
+    impostor = SimulatedIdCard(make_demo_pki(NOW))
     impostor.present = True
     with pytest.raises(ChallengeFailed):
         prove_possession(impostor, pki.citizen_auth.cert, bytearray(b"1234"))

@@ -14,10 +14,11 @@ from hardware.demo_pki import Issued, make_crl, write_crl
 from kiosk.config import load_settings
 from kiosk.identity import CertificateRevoked, CertificateValidator, RevocationUnknown
 from kiosk.revocation import RevocationChecker, RevocationMethod, RevocationStatus
+from tests.fixtures.clock import WORLD_NOW
 from tests.fixtures.ocsp_responder import OcspResponder
-from tests.fixtures.test_pki import CitizenCerts, make_citizen_certs
+from tests.fixtures.citizen_pki import CitizenCerts, make_citizen_certs
 
-NOW = dt.datetime.now(dt.timezone.utc)
+NOW = WORLD_NOW  # the test world's clock
 HOUR = dt.timedelta(hours=1)
 GOOD, REVOKED, UNKNOWN = RevocationStatus.GOOD, RevocationStatus.REVOKED, RevocationStatus.UNKNOWN
 OCSP, CRL, NONE = RevocationMethod.OCSP, RevocationMethod.CRL, RevocationMethod.NONE
@@ -106,7 +107,8 @@ def test_crl_counts_until_next_update_plus_max_age(certs: CitizenCerts, tmp_path
 def test_crl_signed_by_another_key_does_not_count(certs: CitizenCerts, tmp_path: Path) -> None:
     """GIVEN a CRL in the authentication CA's name but signed by the foreign CA's key
     WHEN a revoked certificate is checked THEN the status is unknown, saying the signature is wrong."""
-    forged = make_crl(certs.pki.auth_ca, [certs.revoked.cert], signing_key=certs.foreign.auth_ca.key)
+    forged = make_crl(certs.pki.auth_ca, [certs.revoked.cert], this_update=NOW,
+                      signing_key=certs.foreign.auth_ca.key)
     write_crl(tmp_path, "forged", forged)
     result = _checker(tmp_path).check(certs.revoked.cert, certs.pki.auth_ca.cert)
     assert (result.status, result.method) == (UNKNOWN, NONE) and "not signed by its key" in result.reason
@@ -127,7 +129,7 @@ def test_no_usable_crl_means_unknown(certs: CitizenCerts, tmp_path: Path, folder
     if folder != "missing":
         crl_dir.mkdir()
     if folder == "other-ca-only":
-        write_crl(crl_dir, "sign-ca", make_crl(certs.pki.sign_ca, []))
+        write_crl(crl_dir, "sign-ca", make_crl(certs.pki.sign_ca, [], this_update=NOW))
     if folder == "garbage":
         (crl_dir / "broken.crl").write_bytes(b"not a crl")
     result = _checker(crl_dir).check(certs.good.cert, certs.pki.auth_ca.cert)

@@ -200,7 +200,7 @@ def test_the_day_report_and_its_printed_summary(kiosk, clock) -> None:
     kiosk.journey.rate(4)
     kiosk.demo.reader.remove()
     submit_one(kiosk)
-    report = day_report(kiosk.outbox, kiosk.ratings, clock.wall().astimezone().date())
+    report = day_report(kiosk.outbox, kiosk.ratings, kiosk.local_time.today(), kiosk.local_time.tz)
     assert report.total == 2 and report.per_state["queued"] == 2 and report.ratings["4"] == 1
     receipt = summary_receipt(report, tr=lambda k, **p: kiosk.translator(k, "en", **p), language="en",
                               catalogue=kiosk.catalogue(), kiosk_id="KSK-0001", centre_name="Sno",

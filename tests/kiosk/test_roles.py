@@ -23,6 +23,7 @@ from offline.enrollment import load_enrollment
 from offline.hub_client import HubClient
 from offline.protocol import canonical_json, sign_document
 from tests.fixtures.hub_server import hub_server  # noqa: F401 — the real hub fixture
+from tests.fixtures.clock import WORLD_NOW, real_now
 
 STAFF = {"personal_number": "01001012345", "given_name": "თამარ", "surname": "კაპანაძე"}
 TECH = Citizen("01001054321", "Giorgi", "Tech")
@@ -118,7 +119,7 @@ def test_the_passcode_is_rate_limited_and_every_try_audited(tmp_path: Path, cloc
 @pytest.fixture(scope="module")
 def staff_pki():
     """A demo PKI whose card holder is the staff member (five RSA keys: made once)."""
-    return make_demo_pki(citizen=STAFF)
+    return make_demo_pki(WORLD_NOW, citizen=STAFF)
 
 
 def _card_login(gate: AccessGate, pki, clock) -> Actor:
@@ -137,7 +138,7 @@ def test_roles_from_the_real_hub_and_a_revocation(tmp_path: Path, clock, passcod
     member a role WHEN the role list is fetched and the staff card (PIN 1234) logs in, then the hub takes the
     role away and the list is fetched again THEN the first login is admitted, the second refused, and the
     enrolment and both logins are in the audit log."""
-    clock.now = dt.datetime.now(dt.timezone.utc)  # the hub checks request dates against its own clock
+    clock.now = real_now()  # the hub checks request dates against its own clock
     data = tmp_path / "kiosk"
     audit = AuditLog(data / "audit.sqlite", clock.wall)
     technician = Actor("technician", "passcode")

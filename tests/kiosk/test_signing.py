@@ -25,6 +25,7 @@ from kiosk.signing import (
     verify_digest,
     verify_signed_payload,
 )
+from tests.fixtures.clock import WORLD_NOW
 
 CITIZEN = Citizen(DEMO_CITIZEN["personal_number"], DEMO_CITIZEN["given_name"], DEMO_CITIZEN["surname"])
 
@@ -90,12 +91,12 @@ def test_key_order_and_spacing_do_not_change_the_digest() -> None:
 
 @pytest.fixture(scope="module")
 def pki():
-    return make_demo_pki()
+    return make_demo_pki(WORLD_NOW)
 
 
 def _signer(pki, now: dt.datetime | None = None) -> QualifiedSigner:
     anchors = [pki.root.cert, pki.auth_ca.cert, pki.sign_ca.cert]
-    validator = CertificateValidator(anchors, lambda: now or dt.datetime.now(dt.timezone.utc), policy="off")
+    validator = CertificateValidator(anchors, lambda: now or WORLD_NOW, policy="off")
     return QualifiedSigner(validator)
 
 
@@ -125,7 +126,7 @@ def test_authentication_key_signature_does_not_pass_as_qualified(pki) -> None:
 def test_expired_signing_certificate_is_refused(pki) -> None:
     """GIVEN a time after the signing certificate's end WHEN signing THEN CertificateExpired, PIN untried."""
     card = _card(pki)
-    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2000)
+    later = WORLD_NOW + dt.timedelta(days=2000)
     with pytest.raises(CertificateExpired):
         _signer(pki, later).sign(card, CITIZEN, {"a": 1}, bytearray(b"000000"))
     assert card.pin_status(PinKind.SIGN).tries_left == 3
@@ -133,7 +134,7 @@ def test_expired_signing_certificate_is_refused(pki) -> None:
 
 def test_signing_certificate_from_a_foreign_ca_is_untrusted(pki) -> None:
     """GIVEN a signing certificate issued by another PKI's CA WHEN checked THEN CertificateUntrusted."""
-    other = make_demo_pki()
+    other = make_demo_pki(WORLD_NOW)
     foreign = pki.issue_citizen("signing", issuer=other.sign_ca)
     with pytest.raises(CertificateUntrusted):
         _signer(pki).check_certificate(foreign.cert, CITIZEN)

@@ -94,3 +94,18 @@ def test_citizen_key_is_keyed() -> None:
     """GIVEN one personal number WHEN hashed with two kiosk secrets THEN the hashes differ and hide the number."""
     a, b = citizen_key(b"a" * 32, "01024085083"), citizen_key(b"b" * 32, "01024085083")
     assert a != b and "01024085083" not in a and len(a) == 64
+
+
+def test_receipt_numbers_follow_the_kiosks_local_day(tmp_path: Path) -> None:
+    """GIVEN a kiosk in Tbilisi (UTC+4) WHEN requests come at 19:30 and 20:30 UTC (23:30 and 00:30 local)
+    THEN the second is numbered on the next local day, whatever the machine's TZ."""
+    from zoneinfo import ZoneInfo
+
+    evening = dt.datetime(2026, 11, 21, 19, 30, tzinfo=dt.timezone.utc)
+    now = [evening]
+    box = Outbox(tmp_path / "o.sqlite", "KSK-0007", lambda: now[0], zone=ZoneInfo("Asia/Tbilisi"))
+    numbers = [box.enqueue(service="s", sealed=b"x", citizen_key=None).receipt_no]
+    now[0] += dt.timedelta(hours=1)
+    numbers.append(box.enqueue(service="s", sealed=b"x", citizen_key=None).receipt_no)
+    box.close()
+    assert numbers == ["KSK-0007-261121-0001", "KSK-0007-261122-0001"]

@@ -21,6 +21,7 @@ from offline.protocol import ItemResult
 from offline.sealing import PayloadSealer
 from offline.sync import DocumentSinks, Health, SyncConfig, SyncEngine, SyncState
 from tests.fixtures.hub_server import RunningHub, hub_server  # noqa: F401  (pytest fixture)
+from tests.fixtures.clock import real_now
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -131,9 +132,9 @@ def test_documents_arrive_signed_and_etags_save_downloads(hub_server: RunningHub
     """GIVEN a published catalogue, CRL bundle and role list WHEN cycles run THEN the catalogue reaches the callback
     once (304 afterwards), the CRL lands in crl_dir as DER, and the role store keeps the signed role list."""
     documents.publish_catalogue(hub_server.store, hub_server.keys, REPO / "assets" / "catalogue" / "catalogue.json")
-    pki = make_demo_pki()
+    pki = make_demo_pki(real_now())  # the hub and the kiosk read the wall clock
     crl_src = tmp_path / "crl-src"
-    write_crl(crl_src, "auth", make_crl(pki.auth_ca))
+    write_crl(crl_src, "auth", make_crl(pki.auth_ca, this_update=pki.issued_at))
     documents.publish_crl(hub_server.store, hub_server.keys, crl_src)
     documents.add_role(hub_server.store, "01024085083", "technician", "Giorgi")
     assert kiosk.engine.sync_once().problems == []
