@@ -14,12 +14,10 @@ def fee_text(service: Service, t: Callable[..., str]) -> str:
 
 
 def time_text(service: Service, t: Callable[..., str]) -> str:
-    """The processing time in words: "same day", "1 day", "10 days"."""
+    """The processing time in words: "same day", "1 working day", "10 working days"."""
     days = service.processing_days
     if days == 0:
         return t("services.same_day")
-    if days == 1:
-        return t("services.days_one")  # its own message: "1 day", "1 день" do not follow the plural
     return t("services.days", days=days)
 
 

@@ -53,6 +53,48 @@ def test_catalogues_have_the_same_keys_and_placeholders() -> None:
             assert set(re.findall(r"{(\w+)}", text)) == set(re.findall(r"{(\w+)}", reference[key])), (lang, key)
 
 
+# One word per thing in each language: the words below were replaced by the agreed term
+# (ka მოთხოვნა / განმცხადებელი / PIN-კოდი / 4-ნიშნა; ru заявление / терминал / код доступа;
+# az müraciət / əməkdaş / texnik / Ədliyyə Evi / PIN-kod / terminal; hy դիմում / նույնականացման քարտ /
+# տերմինալ / կոդ) and must not come back.
+REPLACED_WORDS = {
+    "ka": [r"მომთხოვნ", r"PIN კოდ", r"PUK კოდ", r"\d-ციფრიან", r"ჩემი განცხადებ"],
+    "ru": [r"[кК]иоск", r"[зЗ]аявк", r"согласен", r"Мои запросы", r"[кК]од техника"],
+    "az": [r"\b[iİ]şçi", r"Ədliyyə evi", r"PIN kod", r"PUK kod", r"texniki işçi", r"(?<![{\w])[kK]iosk",
+           r"\b[sS]orğular", r"sorğusu"],
+    "hy": [r"[կԿ]րպակ", r"անձնագիր-քարտ", r"[աԱ]նձը հաստատող", r"[ծԾ]ածկագիր", r"\b[հՀ]այտ", r"\b[նՆ]իստ",
+           r"Աշխատաշրջան", r"PIN-ը"],
+}
+
+
+def catalogue_texts(language: str) -> list[str]:
+    """Every text of the service catalogue in one language."""
+    import json
+
+    texts: list[str] = []
+
+    def collect(node: object) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get(language), str):
+                texts.append(node[language])
+            for value in node.values():
+                collect(value)
+        elif isinstance(node, list):
+            for value in node:
+                collect(value)
+
+    collect(json.loads((ASSETS_DIR / "catalogue" / "catalogue.json").read_text(encoding="utf-8")))
+    return texts
+
+
+@pytest.mark.parametrize("language", sorted(REPLACED_WORDS))
+def test_one_word_per_thing(language: str) -> None:
+    """GIVEN a language's messages and catalogue texts WHEN searched THEN no word replaced by the agreed term is back."""
+    texts = list(load_messages(ASSETS_DIR / "locale", language).values()) + catalogue_texts(language)
+    found = sorted({(word, text) for word in REPLACED_WORDS[language] for text in texts if re.search(word, text)})
+    assert found == []
+
+
 def test_language_switch_notifies() -> None:
     """GIVEN the translator WHEN the language switches THEN listeners hear it and messages follow."""
     tr = Translator(ASSETS_DIR / "locale", UI_LANGUAGES, "ka")

@@ -68,12 +68,12 @@ def test_card_pulled_on_the_intro_wipes_the_session(services: Services) -> None:
 
 def test_intro_screen_says_fee_time_and_documents_from_the_catalogue(services: Services) -> None:
     """GIVEN the real app in English WHEN the social assistance service is touched THEN its intro shows the
-    catalogue's title, help, agency, fee ("Free"), time ("30 days") and every document, one per line."""
+    catalogue's title, help, agency, fee ("Free"), time ("30 working days") and every document, one per line."""
     intro = walk_report()["intro"]
     service = services.journey.catalogue.service(INTRO_SERVICE)
     assert intro["title"] == localized(service.title, "en") and intro["help"] == localized(service.help, "en")
     assert intro["agency"] == "Social Service Agency"
-    assert (intro["fee"], intro["time"]) == ("Free", "30 days")
+    assert (intro["fee"], intro["time"]) == ("Free", "30 working days")
     assert intro["documents"].split("\n") == [f"•  {localized(d, 'en')}" for d in service.documents]
 
 

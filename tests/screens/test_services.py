@@ -59,15 +59,15 @@ def test_rows_take_their_tallest_cell_and_grow_only_to_the_limit() -> None:
 
 def test_fee_and_time_line_in_words(services: Services) -> None:
     """GIVEN the catalogue WHEN each service's line is made THEN a fee shows in lari or "free", and the time
-    says "1 day" / "N days" ("день" / "дн." in Russian)."""
+    says working days, the noun agreeing with the number ("1 рабочий день" / "10 рабочих дней" in Russian)."""
     t = services.translator
     catalogue = services.journey.catalogue
     t.set_language("en")
-    assert service_detail(catalogue.service("birth_record_extract"), t) == "5.00 ₾  ·  1 day"
-    assert service_detail(catalogue.service("social_assistance_application"), t) == "Free  ·  30 days"
+    assert service_detail(catalogue.service("birth_record_extract"), t) == "5.00 ₾  ·  1 working day"
+    assert service_detail(catalogue.service("social_assistance_application"), t) == "Free  ·  30 working days"
     t.set_language("ru")
-    assert time_text(catalogue.service("birth_record_extract"), t) == "1 день"
-    assert time_text(catalogue.service("municipality_letter"), t) == "10 дн."
+    assert time_text(catalogue.service("birth_record_extract"), t) == "1 рабочий день"
+    assert time_text(catalogue.service("municipality_letter"), t) == "10 рабочих дней"
 
 
 # -- the real screen ------------------------------------------------------------------------
