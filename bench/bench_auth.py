@@ -16,7 +16,6 @@ Goal (issue 3): host-side overhead (ours - bare) <= 25 ms median and ours <= 3x 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import secrets
@@ -34,8 +33,9 @@ if str(REPO) not in sys.path:
 from hardware.demo_pki import load_or_make_demo_pki, make_crl, write_crl
 from hardware.pkcs11_card import Pkcs11CardOpener
 from hardware.pkcs11_module import Pkcs11Module
-from hardware.ports import PinKind, ReaderInfo
+from kiosk.clock import utc_now
 from kiosk.identity import CertificateValidator, load_trust_anchors, parse_certificate, prove_possession
+from kiosk.ports import PinKind, ReaderInfo
 from kiosk.revocation import RevocationChecker
 from tests.fixtures.softhsm import AUTH_KEY_ID, AUTH_PIN, build_citizen_tokens, softhsm_missing
 

@@ -39,7 +39,7 @@ from smartcard import scard
 from smartcard.CardMonitoring import CardMonitor, CardObserver
 
 from hardware.pcsc_reader import PcscCardReader
-from hardware.ports import CardEvent, CardEventKind
+from kiosk.ports import CardEvent, CardEventKind
 from tests.fixtures.vpcd_card import (
     PcscdProcess,
     VirtualCard,

@@ -44,7 +44,7 @@ import sqlite_utils  # noqa: E402  (after the path fix)
 from nacl.public import PrivateKey  # noqa: E402
 
 from offline.outbox import Outbox  # noqa: E402
-from offline.sealing import PayloadSealer  # noqa: E402
+from protocol.sealing import PayloadSealer  # noqa: E402
 
 GOAL_P99_MS = 20.0
 

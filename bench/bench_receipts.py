@@ -29,10 +29,10 @@ if str(REPO) not in sys.path:
 from assets import ASSETS_DIR
 from hardware.escpos_encoding import encode_receipt, encode_whole_image
 from hardware.printer_profiles import PROFILES
-from kiosk.config import load_settings
+from kiosk.config import LANGUAGES, load_settings
 from kiosk.i18n import Translator
-from kiosk.print_test import LANGUAGES, sample_receipt
-from kiosk.receipts import Receipt
+from kiosk.ports import Receipt
+from kiosk.sample_receipt import sample_receipt
 
 BAUD = 115_200
 BITS_PER_BYTE = 10  # start bit, 8 data bits, stop bit

@@ -1,7 +1,7 @@
 """Time to build and show each citizen screen the first time, and to show it again, offscreen.
 
 Each run is a fresh process running the real ``KioskApp`` on the simulated twins through the
-demo tour's citizen journey (``screens.tour.citizen_journey``: card, a wrong PIN, a request,
+demo tour's citizen journey (``demo.tour.citizen_journey``: card, a wrong PIN, a request,
 my requests, a PIN change, a signed request, the rating, then a card blocked and unblocked with
 the PUK) several times over, with touches. Every screen a citizen can reach is shown on the way.
 
@@ -26,9 +26,9 @@ from __future__ import annotations
 import argparse
 import cProfile
 import gc
-import pstats
 import json
 import os
+import pstats
 import statistics
 import subprocess
 import sys
@@ -46,7 +46,7 @@ BARE_SHOWS = 6  # bare screens built; each is then shown again as many times
 
 def child(args: argparse.Namespace) -> dict[str, object]:
     """One process: the tour's journey ``args.rounds`` times, then the bare screens; every show's times."""
-    from kiosk.bootstrap import build_services
+    from entrypoints.bootstrap import build_services
     from kiosk.config import load_settings
     from screens.runner import prepare_kivy
 
@@ -59,10 +59,10 @@ def child(args: argparse.Namespace) -> dict[str, object]:
     from kivy.uix.label import Label
     from kivy.uix.screenmanager import Screen
 
+    from demo.tour import citizen_journey
     from kiosk.session import Step
     from screens.app import KioskApp
     from screens.registry import STEP_SCREENS
-    from screens.tour import citizen_journey
 
     shows: list[dict[str, object]] = []
     listeners_ms: list[float] = []

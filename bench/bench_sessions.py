@@ -56,8 +56,8 @@ PLAIN, SIGNED = "residence_certificate", "social_assistance_application"
 
 def answer_for(field: object) -> str:
     """A valid answer to one of the two services' questions (choice, number, phone, consent)."""
-    from kiosk.catalogue import FieldType
     from kiosk.forms import CONSENT_GIVEN
+    from protocol.catalogue import FieldType
 
     if field.type is FieldType.CHOICE:
         return field.choices[0].id
@@ -201,7 +201,7 @@ class Villager:
 
     def tap(self, screen: str | None, *ids: str, **attrs: object) -> None:
         """Touch a widget of ``screen`` (None: the app's frame), found by its ids path or its attributes."""
-        from screens.touch import find, tap
+        from demo.touch import find, tap
 
         widget = self.app.root if screen is None else self.app.screen(screen)
         for name in ids:
@@ -215,7 +215,7 @@ class Villager:
 
     def session(self, number: int):  # noqa: ANN201 - generator
         """One villager: language, card, PIN, a service, its questions, confirm, receipt, card out."""
-        from kiosk.catalogue import FieldType
+        from protocol.catalogue import FieldType
 
         app, journey = self.app, self.app.journey
         lang = LANGUAGES[number % len(LANGUAGES)]
@@ -272,7 +272,7 @@ def kiosk_child(args: argparse.Namespace) -> dict[str, object]:
         import tracemalloc
 
         tracemalloc.start(1)
-    from kiosk.bootstrap import build_services
+    from entrypoints.bootstrap import build_services
     from kiosk.config import load_settings
     from screens.runner import prepare_kivy
 
@@ -319,7 +319,7 @@ def kiosk_child(args: argparse.Namespace) -> dict[str, object]:
 
 def core_child(args: argparse.Namespace) -> dict[str, object]:
     """The same visits on the core alone, through the journey's verbs (no Kivy): splits growth into core and UI."""
-    from kiosk.bootstrap import build_services
+    from entrypoints.bootstrap import build_services
     from kiosk.config import load_settings
 
     services = build_services(load_settings(None, env={}).simulated(Path(args.data)))
@@ -366,7 +366,7 @@ def bare_child(args: argparse.Namespace) -> dict[str, object]:
     from kivy.uix.label import Label
     from kivy.uix.screenmanager import NoTransition, Screen, ScreenManager
 
-    from screens.touch import tap
+    from demo.touch import tap
 
     meter = Meter(args.warmup, args.sessions, False)
     screens = args.screens

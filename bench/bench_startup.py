@@ -35,7 +35,7 @@ t0 = time.perf_counter()
 sys.path.insert(0, {repo!r})
 from pathlib import Path
 from kiosk.config import load_settings
-from kiosk.bootstrap import build_services
+from entrypoints.bootstrap import build_services
 from screens.runner import prepare_kivy
 settings = load_settings(None, env={{}}).simulated(Path({data!r}))
 services = build_services(settings)

@@ -46,8 +46,8 @@ from bench.odk_sender import OneRequestPerPostSender  # noqa: E402
 from offline.enrollment import Enrollment, enroll  # noqa: E402
 from offline.hub_client import HubClient  # noqa: E402
 from offline.outbox import Outbox  # noqa: E402
-from offline.sealing import PayloadSealer, citizen_key  # noqa: E402
 from offline.sync import DocumentSinks, Health, SyncConfig, SyncEngine  # noqa: E402
+from protocol.sealing import PayloadSealer, citizen_key  # noqa: E402
 from tests.fixtures.hub_server import RunningHub, start_hub  # noqa: E402
 from tests.fixtures.impair_proxy import Impairment, ImpairmentProxy  # noqa: E402
 

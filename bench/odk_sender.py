@@ -18,7 +18,7 @@ import requests
 
 from offline.hub_client import HubIdentity
 from offline.outbox import ItemOutcome, Outbox
-from offline.protocol import API_PREFIX, ItemResult, canonical_json, sign_request
+from protocol.wire import API_PREFIX, ItemResult, canonical_json, sign_request
 
 
 class OneRequestPerPostSender:

@@ -15,33 +15,16 @@ way browser-based POS software prints; it exists as the baseline to measure the 
 from __future__ import annotations
 
 import copy
-import os
 import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
 
-def _keep_escpos_capabilities_cache() -> None:
-    """Let python-escpos keep its parsed printer database between runs.
-
-    It reads ``ESCPOS_CAPABILITIES_PICKLE_DIR`` when first imported; unset, it parses its YAML
-    database again (~0.2 s of every start) and leaves a pickle in a new temp folder each time.
-    """
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "community-kiosk" / "escpos"
-    try:
-        cache.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return  # a read-only home: escpos falls back to its own temp folder
-    os.environ.setdefault("ESCPOS_CAPABILITIES_PICKLE_DIR", str(cache))
-
-
-_keep_escpos_capabilities_cache()
-
-from escpos.capabilities import Profile as EscposProfile  # noqa: E402 (after the cache folder is set)
-from escpos.constants import QR_ECLEVEL_M  # noqa: E402
-from escpos.printer import Dummy  # noqa: E402
-from PIL import Image, ImageOps  # noqa: E402
+from escpos.capabilities import Profile as EscposProfile
+from escpos.constants import QR_ECLEVEL_M
+from escpos.printer import Dummy
+from PIL import Image, ImageOps
 
 from hardware.escpos_udc import UdcLines
 from hardware.printer_profiles import PrinterProfile
@@ -54,7 +37,7 @@ from hardware.receipt_drawing import (
     render_qr,
     render_receipt_image,
 )
-from kiosk.receipts import LineStyle, Receipt, ReceiptLine
+from kiosk.ports import LineStyle, Receipt, ReceiptLine
 
 
 def _escpos_profile(profile: PrinterProfile) -> EscposProfile:

@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from hardware.errors import PrinterOffline
 from hardware.escpos_encoding import check_mode, encode_receipt
 from hardware.escpos_status import (
     QUERIES,
@@ -31,11 +30,12 @@ from hardware.escpos_status import (
     query,
 )
 from hardware.escpos_transports import LINK_ERRORS, Link, transport_for
-from hardware.ports import PaperState, PrinterStatus, ReceiptPrinter
 from hardware.printer_profiles import PrinterProfile
+from kiosk.errors import PrinterOffline
+from kiosk.ports import PaperState, PrinterStatus, ReceiptPrinter
 
 if TYPE_CHECKING:
-    from kiosk.receipts import Receipt
+    from kiosk.ports import Receipt
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hardware.errors import CoverOpen, PaperOut, PrinterError, PrinterOffline
-from hardware.ports import PaperState, PrinterStatus
+from kiosk.errors import CoverOpen, PaperOut, PrinterError, PrinterOffline
+from kiosk.ports import PaperState, PrinterStatus
 
 DLE_EOT = b"\x10\x04"
 QUERY_PRINTER, QUERY_OFFLINE_CAUSE, QUERY_PAPER = 1, 2, 4

@@ -23,7 +23,7 @@ from PIL import Image, ImageDraw, ImageFont
 from assets import font_path
 from hardware.printer_profiles import PrinterProfile
 from hardware.receipt_drawing import STYLES, is_centred
-from kiosk.receipts import ReceiptLine
+from kiosk.ports import ReceiptLine
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ import threading
 import time
 from typing import Callable
 
-from hardware.errors import ReaderUnavailable
-from hardware.ports import CardEvent, CardEventKind, ReaderInfo, card_events
+from kiosk.errors import ReaderUnavailable
+from kiosk.ports import CardEvent, CardEventKind, ReaderInfo, card_events
 
 try:
     from smartcard import scard

@@ -7,7 +7,7 @@ its certificate's CKA_ID. Every operation re-reads the token (flags are a snapsh
 session, logs in, works, and closes the session before returning — no session outlives a call,
 none is left to ``__del__``. PINs reach the module as the caller's own ``bytearray`` (no
 immutable copy is made here; the caller wipes it), or not at all when the token has a protected
-authentication path (the reader's PIN pad). Every PKCS#11 error leaves as a ``hardware.errors``
+authentication path (the reader's PIN pad). Every PKCS#11 error leaves as a ``kiosk.errors``
 type.
 """
 
@@ -22,9 +22,9 @@ from typing import Iterator, Mapping
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from hardware.errors import CardUnsupported, PinFormatInvalid
 from hardware.pkcs11_module import Pkcs11Module, TokenRef, is_usable, pin_status_from_flags, translate_error
-from hardware.ports import CardCertificates, PinKind, PinStatus, ReaderInfo
+from kiosk.errors import CardUnsupported, PinFormatInvalid
+from kiosk.ports import CardCertificates, PinKind, PinStatus, ReaderInfo
 
 if is_usable():
     import pkcs11

@@ -2,7 +2,7 @@
 
 ``Pkcs11Module`` wraps python-pkcs11's process-wide library object with one lock: the ID card
 and the slot reader share it, so a re-initialisation never cuts through another thread's call.
-Make one per module path per process (``kiosk.bootstrap`` does).
+Make one per module path per process (``entrypoints.bootstrap`` does).
 
 ``find_cards`` groups the tokens the module shows into cards. Real eID modules (OpenSC's
 PKCS#15 emulation) give each PIN its own virtual slot on the card's reader — the authentication
@@ -22,8 +22,8 @@ import re
 import threading
 from dataclasses import dataclass, field
 
-from hardware.errors import CardError, CardRemoved, CardUnsupported, PinIncorrect, PinLocked, ReaderUnavailable
-from hardware.ports import PinState, PinStatus
+from kiosk.errors import CardError, CardRemoved, CardUnsupported, PinIncorrect, PinLocked, ReaderUnavailable
+from kiosk.ports import PinState, PinStatus
 
 try:
     import pkcs11

@@ -20,9 +20,9 @@ import logging
 import threading
 from typing import Callable, Mapping
 
-from hardware.errors import ReaderUnavailable
 from hardware.pkcs11_module import Pkcs11Module, SlotView
-from hardware.ports import CardEvent, ReaderInfo, card_events
+from kiosk.errors import ReaderUnavailable
+from kiosk.ports import CardEvent, ReaderInfo, card_events
 
 log = logging.getLogger(__name__)
 

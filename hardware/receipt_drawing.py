@@ -15,7 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from assets import font_path
 from hardware.printer_profiles import PrinterProfile
-from kiosk.receipts import LineStyle, Receipt, ReceiptLine
+from kiosk.ports import LineStyle, Receipt, ReceiptLine
 
 QR_TARGET_DOTS = 224
 """Side of the QR code we aim for: 28 mm at 203 dpi, so an old phone camera reads it easily."""

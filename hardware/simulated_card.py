@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, utils
 
 from hardware.demo_pki import DemoPki
-from hardware.errors import (
+from kiosk.errors import (
     CardRemoved,
     CardUnsupported,
     PinFormatInvalid,
@@ -24,7 +24,7 @@ from hardware.errors import (
     PinLocked,
     ReaderUnavailable,
 )
-from hardware.ports import CardCertificates, CardEvent, CardEventKind, PinKind, PinStatus, ReaderInfo
+from kiosk.ports import CardCertificates, CardEvent, CardEventKind, PinKind, PinStatus, ReaderInfo
 
 MAX_TRIES = 3
 DEMO_ATR = bytes.fromhex("3BDB960080B1FE451F830031C064C7FC100001900074")

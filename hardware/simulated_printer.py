@@ -18,9 +18,8 @@ from PIL import Image
 from hardware.escpos_decoder import decode
 from hardware.escpos_encoding import encode_receipt
 from hardware.escpos_status import error_for
-from hardware.ports import PaperState, PrinterStatus
 from hardware.printer_profiles import PROFILES, PrinterProfile
-from kiosk.receipts import Receipt
+from kiosk.ports import PaperState, PrinterStatus, Receipt
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,32 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
 from hub import documents, enrolment, intake
-from hub.http import SIGNED_HEADERS_DOC, Refused, decoded_json, document_response, json_body_doc, raw_body, refusal, signed_path
+from hub.http import (
+    SIGNED_HEADERS_DOC,
+    Refused,
+    decoded_json,
+    document_response,
+    json_body_doc,
+    raw_body,
+    refusal,
+    signed_path,
+)
 from hub.keys import HubKeys
-from hub.models import (BatchAnswer, CrlBundle, EnrollAnswer, EnrollRequest, Heartbeat, Problem, RequestsAnswer,
-                        RoleList, StatusesAnswer, SubmissionItem)
+from hub.models import (
+    BatchAnswer,
+    CrlBundle,
+    EnrollAnswer,
+    EnrollRequest,
+    Heartbeat,
+    Problem,
+    RequestsAnswer,
+    RoleList,
+    StatusesAnswer,
+    SubmissionItem,
+)
 from hub.store import HubDatabase
-from kiosk import __version__
-from offline.protocol import API_PREFIX, MAX_BATCH_ITEMS, SignatureProblem, SignedBy, verify_request
+from protocol import __version__
+from protocol.wire import API_PREFIX, MAX_BATCH_ITEMS, SignatureProblem, SignedBy, verify_request
 
 log = logging.getLogger("hub")
 _UNAUTHORISED = {401: {"model": Problem, "description": "missing_headers | unknown_kiosk | bad_date | "
@@ -52,7 +71,7 @@ def create_app(store: HubDatabase, keys: HubKeys) -> FastAPI:
     """The ASGI application for one hub database and its keys."""
     api = HubApi(store, keys)
     app = FastAPI(title="Community-kiosk reference hub", version=__version__,
-                  description="Server side of the kiosk sync protocol v1. Signing: `offline/protocol.py`; "
+                  description="Server side of the kiosk sync protocol v1. Signing: `protocol/wire.py`; "
                   "the human contract: `docs/sync-protocol.md`.")
     app.state.hub = api
     # Verdicts and status pages shrink to a third on the slow rural links; documents stay signed

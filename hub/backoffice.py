@@ -9,7 +9,7 @@ from typing import Any
 from hub.keys import HubKeys
 from hub.models import HubState
 from hub.store import HubDatabase
-from offline.sealing import open_sealed
+from protocol.sealing import open_sealed
 
 _SUMMARY = "id, kiosk_id, receipt_no, service, created_at, received_at, state, reason, changed_at, synthetic"
 

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from hub.keys import HubKeys
 from hub.store import HubDatabase
-from offline.protocol import canonical_json, sign_document
+from protocol.wire import canonical_json, sign_document
 
 CATALOGUE = "catalogue"
 CRL = "crl"
@@ -55,7 +55,7 @@ def published(store: HubDatabase, name: str) -> SignedDocument | None:
 
 def publish_catalogue(store: HubDatabase, keys: HubKeys, path: Path) -> SignedDocument:
     """Check a catalogue file the way kiosks will read it, then serve its bytes unchanged."""
-    from kiosk.catalogue import CatalogueError, parse_catalogue
+    from protocol.catalogue import CatalogueError, parse_catalogue
 
     body = path.read_bytes()
     try:

@@ -10,7 +10,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse, Response
 
 from hub.documents import SignedDocument
-from offline.protocol import HEADER_DATE, HEADER_HUB_SIGNATURE, HEADER_KEY, HEADER_NONCE, HEADER_SIGNATURE, MAX_BODY_BYTES
+from protocol.wire import HEADER_DATE, HEADER_HUB_SIGNATURE, HEADER_KEY, HEADER_NONCE, HEADER_SIGNATURE, MAX_BODY_BYTES
 
 
 class Refused(Exception):
@@ -87,7 +87,7 @@ SIGNED_HEADERS_DOC = [
         (HEADER_KEY, "kiosk id given at enrolment"),
         (HEADER_DATE, "UTC, e.g. 2026-11-21T10:00:00Z; refused when more than 5 minutes off"),
         (HEADER_NONCE, "32 hex digits, never reused"),
-        (HEADER_SIGNATURE, "base64 Ed25519 signature, see offline/protocol.py"),
+        (HEADER_SIGNATURE, "base64 Ed25519 signature, see protocol/wire.py"),
     )
 ]
 """The signature headers as OpenAPI parameters, for every signed endpoint."""

@@ -16,7 +16,7 @@ import sqlite_utils
 from pydantic import ValidationError
 
 from hub.models import Heartbeat, HubState, SubmissionItem, rejection_reason
-from offline.protocol import MAX_CLOCK_SKEW_S, ItemResult, SignatureProblem, SignedBy
+from protocol.wire import MAX_CLOCK_SKEW_S, ItemResult, SignatureProblem, SignedBy
 
 STATUS_PAGE = 1000
 HEARTBEAT_HISTORY = dt.timedelta(days=30)

@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterator, Mapping
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
 
-from offline.protocol import canonical_json
+from protocol.wire import canonical_json
 
 GENESIS_HASH = "0" * 64
 PERSONAL_NUMBER = re.compile(r"(?<![0-9A-Za-z])\d{11}(?![0-9A-Za-z])")  # not inside a hex id or fingerprint

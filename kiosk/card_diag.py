@@ -12,9 +12,9 @@ from typing import Any
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from hardware.errors import HardwareError, ReaderUnavailable
-from hardware.ports import CardOpener, CardReader, ReaderInfo
+from kiosk.errors import HardwareError, ReaderUnavailable
 from kiosk.identity import (
+    NAME_FIELDS,
     CertificateBadUsage,
     CertificateExpired,
     CertificateMalformed,
@@ -24,11 +24,11 @@ from kiosk.identity import (
     CertificateValidator,
     CertRole,
     IdentityError,
-    NAME_FIELDS,
     RevocationUnknown,
     citizen_from_certificate,
     parse_certificate,
 )
+from kiosk.ports import CardOpener, CardReader, ReaderInfo
 from kiosk.revocation import RevocationResult, RevocationStatus
 
 # The diagnostic's status words, per refusal. A malformed certificate cannot be trusted: its

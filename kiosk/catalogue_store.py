@@ -15,8 +15,8 @@ import logging
 import threading
 from pathlib import Path
 
-from kiosk.catalogue import BUNDLED_PATH, Catalogue, CatalogueError, catalogue_from_bytes, load_catalogue
 from offline.atomic_files import write_atomic
+from protocol.catalogue import BUNDLED_PATH, Catalogue, CatalogueError, catalogue_from_bytes, load_catalogue
 
 log = logging.getLogger(__name__)
 

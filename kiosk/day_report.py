@@ -12,14 +12,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable
 
-from hardware.errors import PrinterError, PrinterOffline
-from hardware.ports import ReceiptPrinter
 from kiosk.audit import Actor, AuditAction, AuditLog
-from kiosk.catalogue import Catalogue, localized
-from kiosk.receipts import LineStyle, Receipt, ReceiptLine
+from kiosk.errors import PrinterError, PrinterOffline
+from kiosk.ports import LineStyle, Receipt, ReceiptLine, ReceiptPrinter
 from offline.outbox import Outbox
 from offline.ratings import SCORES, Ratings
 from offline.sync_types import SubmissionState
+from protocol.catalogue import Catalogue, localized
 
 SCAN_LIMIT = 5000  # a rural centre sends tens of requests a day; this bounds a bad day's scan
 

@@ -15,10 +15,12 @@ from typing import Any, Callable
 
 import requests
 
-from hardware.errors import HardwareError, ReaderUnavailable
-from hardware.ports import CardReader, PaperState, PrinterStatus, ReceiptPrinter
+from kiosk.clock import utc_now
 from kiosk.config import ConfigError, Settings
 from kiosk.diag_system import DiskThresholds, system_section
+from kiosk.errors import HardwareError, ReaderUnavailable
+from kiosk.ports import CardReader, PaperState, PrinterStatus, ReceiptPrinter
+from kiosk.services import Services
 
 __all__ = ["DiskThresholds", "Status", "card_section", "diagnose", "exit_code", "hub_section",
            "printer_section", "queue_section", "system_section"]
@@ -141,42 +143,34 @@ def _configured_hub_url(settings: Settings) -> str:
     return str(enrolment.get("hub_url") or enrolment.get("hub") or "")
 
 
-def diagnose(settings: Settings, *, services: Any = None, disk: DiskThresholds = DiskThresholds(),
-             hub_timeout_s: float = 3.0, log_path: Path | None = None) -> dict[str, Any]:
-    """Every section for this kiosk, plus ``status`` (the worst of them) and any configuration error.
+def diagnose(settings: Settings, services: Services | None, *, start_problem: BaseException | None = None,
+             disk: DiskThresholds = DiskThresholds(), hub_timeout_s: float = 3.0,
+             log_path: Path | None = None) -> dict[str, Any]:
+    """Every section for this kiosk, plus ``status`` (the worst of them) and any start-up problem.
 
-    ``services``: the running kiosk's (the technician screen); None wires a fresh set and closes it after.
+    ``services``: the kiosk's (the technician screen's, or those ``kiosk diag`` wired); None when they
+    could not be wired, and ``start_problem`` says why (a configuration error, a damaged queue file).
     """
-    from kiosk import __version__
-    from kiosk.bootstrap import build_services
+    from protocol import __version__
 
     report: dict[str, Any] = {"kiosk_id": settings.kiosk.kiosk_id, "version": __version__,
-                              "checked_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    owned = services is None
-    try:
-        services = services or build_services(settings)
-    except ConfigError as exc:
-        report["config_error"] = str(exc)
-        services = None
-    except Exception as exc:  # noqa: BLE001 — e.g. a damaged queue file: the sections below still report
-        report["start_error"] = f"{type(exc).__name__}: {exc}"
-        services = None
-    try:
-        if services is None:
-            why = report.get("config_error") or report.get("start_error")
-            report["card"] = section(Status.ERROR, f"not checked: {why}")
-            report["printer"] = section(Status.ERROR, f"not checked: {why}")
-            report["queue"] = queue_section(lambda: _queue_stats_alone(settings))
-        else:
-            report["card"] = card_section(services.card_reader)
-            report["printer"] = printer_section(services.printer, settings.printer.uri)
-            report["queue"] = queue_section(services.outbox.stats)
-        report["hub"] = hub_section(_configured_hub_url(settings), timeout_s=hub_timeout_s)
-        report["system"] = system_section(settings, disk=disk,
-                                          log_path=log_path or settings.kiosk.data_dir / "logs" / "kiosk.log")
-    finally:
-        if owned and services is not None:
-            services.close()
+                              "checked_at": utc_now().isoformat(timespec="seconds")}
+    if isinstance(start_problem, ConfigError):
+        report["config_error"] = str(start_problem)
+    elif start_problem is not None:
+        report["start_error"] = f"{type(start_problem).__name__}: {start_problem}"
+    if services is None:
+        why = report.get("config_error") or report.get("start_error")
+        report["card"] = section(Status.ERROR, f"not checked: {why}")
+        report["printer"] = section(Status.ERROR, f"not checked: {why}")
+        report["queue"] = queue_section(lambda: _queue_stats_alone(settings))
+    else:
+        report["card"] = card_section(services.card_reader)
+        report["printer"] = printer_section(services.printer, settings.printer.uri)
+        report["queue"] = queue_section(services.outbox.stats)
+    report["hub"] = hub_section(_configured_hub_url(settings), timeout_s=hub_timeout_s)
+    report["system"] = system_section(settings, disk=disk,
+                                      log_path=log_path or settings.kiosk.data_dir / "logs" / "kiosk.log")
     report["status"] = worst(report[name]["status"] for name in SECTIONS).value
     return {k: report[k] for k in ("kiosk_id", "version", "checked_at", "status", *SECTIONS)} | \
         {k: v for k, v in report.items() if k.endswith("_error")}
@@ -184,9 +178,8 @@ def diagnose(settings: Settings, *, services: Any = None, disk: DiskThresholds =
 
 def _queue_stats_alone(settings: Settings) -> dict[str, Any]:
     """The queue's figures when the rest of the kiosk could not be wired."""
-    from offline.outbox import Outbox
-
     from kiosk.clock import utc_now
+    from offline.outbox import Outbox
 
     outbox = Outbox(settings.kiosk.data_dir / "outbox.sqlite", settings.kiosk.kiosk_id, utc_now,
                   zone=settings.kiosk.zone)

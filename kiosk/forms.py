@@ -14,8 +14,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from typing import Callable
 
-from kiosk.catalogue import FieldType, FormField, localized
 from kiosk.identity import Citizen
+from protocol.catalogue import FieldType, FormField, localized
 
 PERSONAL_NUMBER_DIGITS = 11
 _SEPARATORS = re.compile(r"[\s\-().]")  # how people group phone and personal numbers

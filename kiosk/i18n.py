@@ -15,7 +15,7 @@ Callers never pick a form: ``tr("receipt.next_steps", days=5)`` does it from ``d
 error's ``params`` (``{"tries": 2}``) go through the same one call as everything else.
 
 The ``Translator`` is observable: screens subscribe and redraw every label when the
-language changes. Errors carry a ``translation_key``; ``describe_error`` turns one into words.
+language changes.
 """
 
 from __future__ import annotations
@@ -114,10 +114,3 @@ class Translator:
     def keys(self, language: str) -> set[str]:
         """The keys a language has a translation for."""
         return set(self._catalogues[language].keys)
-
-
-def describe_error(tr: Translator, error: BaseException) -> str:
-    """Plain words for an error that carries a ``translation_key`` (and maybe ``params``)."""
-    key = getattr(error, "translation_key", "error.unexpected")
-    params = getattr(error, "params", {}) or {}
-    return tr(key, **params)

@@ -30,7 +30,8 @@ from cryptography.x509.verification import (
     VerificationError,
 )
 
-from hardware.ports import IdCard
+from kiosk.errors import KioskError
+from kiosk.ports import IdCard
 from kiosk.revocation import RevocationChecker, RevocationMethod, RevocationResult, RevocationStatus
 
 NAME_FIELDS = {  # the subject fields ``[card] personal_number_field`` may name
@@ -41,7 +42,7 @@ NAME_FIELDS = {  # the subject fields ``[card] personal_number_field`` may name
 }
 
 
-class IdentityError(Exception):
+class IdentityError(KioskError):
     """The card or its certificate cannot prove who this is; the message is English, for logs."""
 
     translation_key = "error.identity"

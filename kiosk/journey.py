@@ -13,10 +13,8 @@ import logging
 from dataclasses import dataclass
 from typing import Callable
 
-from hardware.errors import CardError, CardRemoved, HardwareError, PinIncorrect, PinLocked
-from hardware.ports import CardEvent, CardEventKind, CardOpener, PinKind, PinState, PinStatus, ReaderInfo
-from kiosk.catalogue import Catalogue, FormField, Service, ServiceKind
 from kiosk.clock import LocalTime
+from kiosk.errors import CardError, CardRemoved, HardwareError, PinIncorrect, PinLocked
 from kiosk.forms import normalize, prefill_value, validate
 from kiosk.identity import (
     CertificateValidator,
@@ -26,11 +24,15 @@ from kiosk.identity import (
     wipe,
 )
 from kiosk.my_requests import MyRequests
-from kiosk.pin_flows import FlowMode, PinFlow, PinServiceSteps
+from kiosk.pin_flow import FlowMode, PinFlow
+from kiosk.pin_flows import PinServiceSteps
+from kiosk.ports import CardEvent, CardEventKind, CardOpener, PinKind, PinState, PinStatus, ReaderInfo
+from kiosk.problem import Problem
 from kiosk.sending import SendingSteps
-from kiosk.session import CitizenSession, Problem, Step
+from kiosk.session import CitizenSession, Step
 from kiosk.signing import QualifiedSigner
 from kiosk.submission import Submitter
+from protocol.catalogue import Catalogue, FormField, Service, ServiceKind
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from offline.outbox import Outbox
-from offline.sealing import citizen_key
+from protocol.sealing import citizen_key
 
 log = logging.getLogger(__name__)
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from kiosk.errors import KioskError
 from offline.atomic_files import write_atomic
 
 SCHEME = "scrypt"
@@ -26,7 +27,7 @@ SALT_BYTES, HASH_BYTES = 16, 32
 MIN_LENGTH = 6
 
 
-class PasscodeError(Exception):
+class PasscodeError(KioskError):
     """Base of the passcode errors; each names a translation key."""
 
     translation_key = "error.passcode"

@@ -1,55 +1,16 @@
 """The receipt a villager takes home, independent of any printer.
 
-A ``Receipt`` carries its facts (number, service, state...) for the screen and the same facts
+A ``Receipt`` (a value in ``kiosk.ports``, since printers take it) carries its facts (number, service, state...) for the screen and the same facts
 as ordered, already translated ``ReceiptLine``s for printers, plus the URL its QR code encodes.
 """
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Callable
 
-
-class LineStyle(enum.Enum):
-    """How a receipt line is set."""
-
-    TITLE = "title"  # large, bold, centred
-    HEADING = "heading"  # bold
-    NORMAL = "normal"
-    SMALL = "small"
-    RULE = "rule"  # a horizontal separator; text ignored
-
-
-@dataclass(frozen=True)
-class ReceiptLine:
-    """One printed line (it may wrap on narrow paper)."""
-
-    text: str
-    style: LineStyle = LineStyle.NORMAL
-    centered: bool = False
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """A receipt for one submitted request, already in the villager's language."""
-
-    request_id: str
-    receipt_no: str
-    language: str
-    agency: str
-    service: str
-    created_at: datetime
-    citizen_name: str
-    masked_personal_number: str
-    fee: Decimal
-    delivered: bool
-    state_text: str
-    next_steps: str
-    qr_url: str
-    lines: tuple[ReceiptLine, ...]
+from kiosk.ports import LineStyle, Receipt, ReceiptLine
 
 
 def mask_personal_number(number: str) -> str:

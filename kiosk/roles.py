@@ -21,9 +21,10 @@ from typing import Callable
 from nacl.signing import VerifyKey
 
 from kiosk.audit import Actor, AuditAction, AuditLog, mask_id
+from kiosk.errors import KioskError
 from kiosk.identity import Citizen
 from kiosk.passcode import PasscodeError, PasscodeGate, PasscodeLocked, PasscodeRefused
-from offline.protocol import verify_document
+from protocol.wire import verify_document
 
 ROLE_LIST_FILE = "roles.signed.json"
 
@@ -41,11 +42,10 @@ class RoleListInvalid(ValueError):
     translation_key = "error.role_list_invalid"
 
 
-class RoleRefused(Exception):
+class RoleRefused(KioskError):
     """This card does not open a privileged mode; ``reason`` is a short word for the audit log."""
 
     translation_key = "error.role_refused"
-    params: dict[str, object] = {}
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

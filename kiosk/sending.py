@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any, Callable
 
-from hardware.errors import CardRemoved, HardwareError, PinIncorrect, PinLocked
-from hardware.ports import PinKind, PinState, PinStatus
+from kiosk.errors import CardRemoved, HardwareError, PinIncorrect, PinLocked
 from kiosk.identity import IdentityError, wipe
-from kiosk.session import Problem, Step
+from kiosk.ports import PinKind, PinState, PinStatus
+from kiosk.problem import Problem
+from kiosk.session import Step
 from kiosk.submission import RequestNotQueued
 
 if TYPE_CHECKING:

@@ -8,14 +8,15 @@ from typing import TYPE_CHECKING
 
 from cryptography import x509
 
-from hardware.ports import IdCard, PinStatus
-from kiosk.catalogue import Service
 from kiosk.identity import Citizen
+from kiosk.pin_flow import PinFlow
+from kiosk.ports import IdCard, PinStatus
+from kiosk.problem import Problem
 from kiosk.submission import SubmissionResult
+from protocol.catalogue import Service
 
 if TYPE_CHECKING:
     from kiosk.my_requests import MyRequestsResult
-    from kiosk.pin_flows import PinFlow
 
 
 class Step(enum.Enum):
@@ -35,14 +36,6 @@ class Step(enum.Enum):
     DONE = "done"
     RATING = "rating"  # after the receipt; the session is already wiped here
     FAILED = "failed"
-
-
-@dataclass
-class Problem:
-    """Something to tell the person: a translation key and its parameters."""
-
-    key: str
-    params: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass

@@ -19,7 +19,6 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
-from hardware.ports import IdCard
 from kiosk.identity import (
     CertificateValidator,
     CertRole,
@@ -29,6 +28,7 @@ from kiosk.identity import (
     parse_certificate,
     wipe,
 )
+from kiosk.ports import IdCard
 
 SIGNATURE_FIELD = "qualified_signature"  # the payload key; everything else in the payload is signed
 RSA_ALGORITHM = "RSASSA-PKCS1-v1_5-SHA256"

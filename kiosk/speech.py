@@ -8,26 +8,17 @@ and ``NullSpeaker`` stands in where no speech engine is installed.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Callable, Protocol
+from typing import TYPE_CHECKING, Callable
 
-from kiosk.catalogue import localized
 from kiosk.i18n import Translator
+from kiosk.ports import Speaker
 from kiosk.session import Step
+from protocol.catalogue import localized
 
 if TYPE_CHECKING:
     from kiosk.journey import Journey
 
 log = logging.getLogger(__name__)
-
-
-class Speaker(Protocol):
-    """Something that can say a sentence aloud."""
-
-    def say(self, text: str, language: str) -> None:
-        """Start saying ``text`` in ``language``, cutting off anything still being said; return at once."""
-
-    def stop(self) -> None:
-        """Stop talking."""
 
 
 class NullSpeaker:
@@ -112,10 +103,6 @@ class AudioGuide:
             self.speak_current()
         else:
             self._speaker.stop()
-
-    def toggle(self) -> None:
-        """The speaker button was touched."""
-        self.set_enabled(not self._enabled)
 
     def attach(self, journey: Journey) -> None:
         """Speak on every step of ``journey`` and after every language switch."""

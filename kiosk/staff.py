@@ -13,17 +13,17 @@ import logging
 from decimal import Decimal
 from typing import Callable
 
-from hardware.errors import PrinterError, PrinterOffline
-from hardware.ports import ReceiptPrinter
 from kiosk.audit import Actor, AuditAction, AuditLog
-from kiosk.catalogue import Catalogue, localized
 from kiosk.diag_system import redact
+from kiosk.errors import KioskError, PrinterError, PrinterOffline
 from kiosk.i18n import Translator
-from kiosk.receipts import Receipt, build_receipt
+from kiosk.ports import Receipt, ReceiptPrinter
+from kiosk.receipts import build_receipt
 from kiosk.roles import Role
 from kiosk.session import CitizenSession, Step
 from kiosk.submission import SubmitterConfig
 from offline.outbox import Outbox, Submission, SubmissionState
+from protocol.catalogue import Catalogue, localized
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +42,10 @@ class CancelReason(enum.Enum):
         return f"staff.cancel_reason.{self.value}"
 
 
-class StaffError(Exception):
+class StaffError(KioskError):
     """A staff action that cannot be done; names a translation key."""
 
     translation_key = "error.staff"
-    params: dict[str, object] = {}
 
 
 class NotAllowed(StaffError):

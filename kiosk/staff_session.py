@@ -19,9 +19,8 @@ from typing import Callable
 
 from cryptography import x509
 
-from hardware.errors import CardRemoved, HardwareError, PinIncorrect, PinLocked
-from hardware.ports import CardEvent, CardEventKind, CardOpener, IdCard, PinKind, PinState, ReaderInfo
 from kiosk.audit import Actor
+from kiosk.errors import CardRemoved, HardwareError, PinIncorrect, PinLocked
 from kiosk.i18n import Translator
 from kiosk.identity import (
     CertificateValidator,
@@ -33,8 +32,10 @@ from kiosk.identity import (
 )
 from kiosk.journey import IdlePolicy, Journey
 from kiosk.passcode import PasscodeError
+from kiosk.ports import CardEvent, CardEventKind, CardOpener, IdCard, PinKind, PinState, ReaderInfo
+from kiosk.problem import Problem
 from kiosk.roles import AccessGate, Role, RoleRefused
-from kiosk.session import Problem, Step
+from kiosk.session import Step
 from kiosk.staff import StaffDesk
 
 log = logging.getLogger(__name__)

@@ -10,35 +10,27 @@ import datetime as dt
 import logging
 import sqlite3
 from dataclasses import dataclass
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
-from hardware.errors import PrinterError
-from hardware.ports import ReceiptPrinter
-from kiosk.catalogue import Catalogue, Service, localized
+from kiosk.errors import KioskError, PrinterError
 from kiosk.i18n import Translator
 from kiosk.identity import Citizen
-from kiosk.receipts import Receipt, build_receipt
+from kiosk.ports import Receipt, ReceiptPrinter, Sealer
+from kiosk.receipts import build_receipt
 from kiosk.signing import SIGNATURE_FIELD
 from offline.outbox import Outbox
-from offline.sealing import citizen_key
+from protocol.catalogue import Catalogue, Service, localized
+from protocol.sealing import citizen_key
 
 log = logging.getLogger(__name__)
 
 PAYLOAD_SCHEMA = 1
 
 
-class Sealer(Protocol):
-    """Seals a payload to the hub's key (``offline.sealing.PayloadSealer`` or the bootstrap's current-hub one)."""
-
-    def seal(self, payload: dict[str, Any]) -> bytes:
-        """The payload, readable only with the hub's private key."""
-
-
-class RequestNotQueued(Exception):
+class RequestNotQueued(KioskError):
     """The outbox could not keep the request: nothing was queued, nothing may be printed."""
 
     translation_key = "error.not_queued"
-    params: dict[str, object] = {}
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,16 @@ import requests
 from nacl.signing import SigningKey, VerifyKey
 
 from offline.atomic_files import write_atomic
-from offline.hub_client import (HubAnswerInvalid, HubIdentity, HubRefused, decode_b64_key, json_answer,
-                                raise_for_answer, send)
-from offline.protocol import API_PREFIX, canonical_json
+from offline.hub_client import (
+    HubAnswerInvalid,
+    HubIdentity,
+    HubRefused,
+    decode_b64_key,
+    json_answer,
+    raise_for_answer,
+    send,
+)
+from protocol.wire import API_PREFIX, canonical_json
 
 ENROLLMENT_FILE = "enrollment.json"
 PENDING_KEY_FILE = "device-pending.key"

@@ -2,7 +2,7 @@
 
 ``HubClient`` works over ONE injected ``requests.Session`` (kept alive between calls, so a
 batch on a slow rural link does not pay a TCP and TLS handshake each time). Each call is signed
-with the device key (``offline.protocol.sign_request``); documents meant for offline use are
+with the device key (``protocol.wire.sign_request``); documents meant for offline use are
 checked against the hub's pinned signing key before anyone sees them. Nothing the hub answers
 can crash the caller: every failure becomes a ``HubError`` with a translation key.
 """
@@ -23,8 +23,8 @@ from typing import Any, Callable, Sequence
 import requests
 from nacl.signing import SigningKey, VerifyKey
 
-from offline.protocol import API_PREFIX, HEADER_HUB_SIGNATURE, ItemResult, canonical_json, sign_request, verify_document
 from offline.sync_types import HubState, HubStatus, ItemOutcome, OutgoingItem
+from protocol.wire import API_PREFIX, HEADER_HUB_SIGNATURE, ItemResult, canonical_json, sign_request, verify_document
 
 log = logging.getLogger(__name__)
 

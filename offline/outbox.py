@@ -26,8 +26,8 @@ import sqlite_utils
 
 from offline.outbox_integrity import OutboxCorrupted, check_marker, is_corruption, set_aside
 from offline.outbox_schema import MIGRATIONS
-from offline.protocol import ItemResult
 from offline.sync_types import HubState, HubStatus, ItemOutcome, OutgoingItem, Submission, SubmissionState
+from protocol.wire import ItemResult
 
 __all__ = ["MIGRATIONS", "HubState", "ItemOutcome", "HubStatus", "OutgoingItem", "Outbox",
            "OutboxCorrupted", "Submission", "SubmissionState"]

@@ -23,9 +23,9 @@ from typing import Any, Callable
 from offline.backoff import Backoff
 from offline.hub_client import HubAnswerInvalid, HubClient, HubError, HubPayloadTooLarge, HubRefused
 from offline.outbox import Outbox, SubmissionState
-from offline.protocol import ItemResult
 from offline.sync_documents import write_crl_bundle
 from offline.sync_types import ItemOutcome, SyncState, SyncStatus
+from protocol.wire import ItemResult
 
 __all__ = ["Backoff", "DocumentSinks", "Health", "SyncConfig", "SyncEngine", "SyncReport", "SyncState", "SyncStatus"]
 

@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from dataclasses import dataclass
 
-from offline.protocol import ItemResult
+from protocol.wire import ItemResult
 
 
 class SubmissionState(enum.Enum):

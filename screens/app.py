@@ -23,8 +23,8 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from assets import font_path
-from hardware.ports import CardEvent
-from kiosk.bootstrap import Services
+from kiosk.ports import CardEvent
+from kiosk.services import Services
 from kiosk.session import Step
 from screens.base import KioskScreen
 from screens.observable import ObservableTranslator, Theme
@@ -121,8 +121,8 @@ class KioskApp(App):
         gc.collect()
         gc.freeze()
         self.services.card_reader.start(self._card_event_from_any_thread)
-        if self.services.sync is not None:  # the sync thread reports; the UI applies it on its own thread
-            self.services.sync.subscribe(lambda status: Clock.schedule_once(lambda _dt: self._sync_status(status)))
+        # the sync thread reports; the UI applies it on its own thread
+        self.services.sync.subscribe(lambda status: Clock.schedule_once(lambda _dt: self._sync_status(status)))
         if self._on_started:
             self._on_started(self)
 

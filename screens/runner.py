@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
-    from kiosk.bootstrap import Services
+    from kiosk.services import Services
     from screens.app import KioskApp
 
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
-from kiosk.bootstrap import Services, build_services
+from entrypoints.bootstrap import build_services
 from kiosk.config import Settings, load_settings
+from kiosk.services import Services
 from tests.fixtures.clock import FakeClock
+from tests.fixtures.hub_server import RunningHub, start_hub
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -40,3 +43,10 @@ def services(demo_settings: Settings, clock: FakeClock) -> Services:
     built.card_reader.start(built.journey.on_card_event)
     yield built
     built.close()
+
+
+@pytest.fixture
+def hub_server(tmp_path: Path) -> Iterator[RunningHub]:
+    """A real hub on loopback in this test's temp dir, stopped afterwards."""
+    with start_hub(tmp_path / "hub") as hub:
+        yield hub

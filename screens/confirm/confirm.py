@@ -5,9 +5,9 @@ from __future__ import annotations
 from kivy.factory import Factory
 from kivy.properties import StringProperty
 
-from kiosk.catalogue import localized
 from kiosk.forms import display_answer
 from kiosk.receipts import format_fee
+from protocol.catalogue import localized
 from screens.base import KioskScreen
 
 

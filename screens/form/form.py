@@ -11,8 +11,8 @@ from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.widget import Widget
 
-from kiosk.catalogue import FormField, localized
 from kiosk.forms import CONSENT_GIVEN, date_bounds, field_keyboard, long_date, parse_date
+from protocol.catalogue import FormField, localized
 from screens.base import KioskScreen
 from screens.widgets.choice import ChoiceButtons
 from screens.widgets.consent import ConsentBox

@@ -5,7 +5,7 @@ from __future__ import annotations
 from kivy.clock import Clock
 from kivy.properties import NumericProperty, StringProperty
 
-from kiosk.catalogue import localized
+from protocol.catalogue import localized
 from screens.base import KioskScreen
 from screens.services.pages import fee_text, time_text
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from kivy.factory import Factory
 from kivy.properties import BooleanProperty, StringProperty
 
-from kiosk.catalogue import localized
 from kiosk.forms import short_date
 from kiosk.my_requests import Source
+from protocol.catalogue import localized
 from screens.base import KioskScreen
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from kivy.clock import Clock
 from kivy.properties import BooleanProperty, StringProperty
 
-from hardware.ports import PinState
+from kiosk.ports import PinState
 from screens.base import KioskScreen, after_a_frame
 
 

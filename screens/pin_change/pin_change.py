@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
 
-from hardware.ports import PinKind, PinState
-from kiosk.catalogue import localized
-from kiosk.pin_flows import Stage
+from kiosk.pin_flow import Stage
+from kiosk.ports import PinKind, PinState
+from protocol.catalogue import localized
 from screens.base import KioskScreen
 
 

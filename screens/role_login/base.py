@@ -9,7 +9,7 @@ from kivy.properties import NumericProperty, ObjectProperty
 from screens.base import KioskScreen
 
 if TYPE_CHECKING:
-    from kiosk.bootstrap import Services
+    from kiosk.services import Services
 
 
 class PrivilegedScreen(KioskScreen):

@@ -9,20 +9,35 @@ attract screen while a staff member waits for the villager's card.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.factory import Factory
 from kivy.lang import Builder
 
+from kiosk.services import Services
 from kiosk.session import Step
 from kiosk.staff_session import Mode, RoleModes
 from screens.role_login.base import PrivilegedScreen
 from screens.role_login.gesture import CornerGesture, corner_at
 
-if TYPE_CHECKING:
-    from screens.app import KioskApp
+
+class KioskApp(Protocol):
+    """What the mode wiring needs of the app (``screens.app.KioskApp``): its root, journey, services, screens."""
+
+    root_widget: Any
+    journey: Any
+    services: Services
+
+    def screen(self, name: str) -> Any:
+        """The screen called ``name``, built on first use."""
+
+    def all_screens(self) -> dict[str, Any]:
+        """Every screen built so far."""
+
+    def show_journey(self) -> None:
+        """Show the citizen journey's current screen."""
 
 MODE_SCREENS = {Mode.LOGIN: "role_login", Mode.STAFF: "staff", Mode.TECHNICIAN: "technician"}
 CORNER_SHARE = 0.1  # a gesture corner is this share of the shorter side (at least one touch target)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Callable
 
-from kiosk.catalogue import Service
 from kiosk.receipts import format_fee
+from protocol.catalogue import Service
 
 
 def fee_text(service: Service, t: Callable[..., str]) -> str:

@@ -13,7 +13,7 @@ from kivy.uix.button import Button
 from kivy.uix.gridlayout import GridLayout
 from kivy.utils import escape_markup
 
-from kiosk.catalogue import ServiceKind, localized
+from protocol.catalogue import ServiceKind, localized
 from screens.base import KioskScreen
 from screens.services.pages import paginate, row_heights, service_detail, stretch
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from kivy.properties import BooleanProperty, StringProperty
 
-from hardware.ports import PinState
-from kiosk.catalogue import localized
+from kiosk.ports import PinState
+from protocol.catalogue import localized
 from screens.base import KioskScreen, after_a_frame
 
 

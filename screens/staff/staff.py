@@ -10,8 +10,8 @@ from __future__ import annotations
 from kivy.properties import BooleanProperty, ListProperty, ObjectProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
-from hardware.errors import PrinterError
 from kiosk.day_report import DayReport, day_report, print_day_summary, service_title, summary_receipt
+from kiosk.errors import PrinterError
 from kiosk.staff import CancelReason, NotCancellable, StaffError
 from offline.sync_types import Submission, SubmissionState
 from screens.role_login.base import PrivilegedScreen

@@ -15,17 +15,15 @@ import requests
 from kivy.factory import Factory
 from kivy.properties import NumericProperty, StringProperty
 
-from hardware.errors import PrinterError
-from kiosk.config import Settings
 from kiosk import card_diag
 from kiosk.audit import open_audit_log
 from kiosk.diag_bundle import write_bundle
-from kiosk.diagnostics import card_section, diagnose, hub_section, printer_section, queue_section
 from kiosk.diag_system import system_section
-from kiosk.print_test import sample_receipt
-from kiosk.technician import enrol, pinned_hub_sign_key
+from kiosk.diagnostics import card_section, diagnose, hub_section, printer_section, queue_section
+from kiosk.errors import PrinterError
+from kiosk.sample_receipt import sample_receipt
+from kiosk.technician import enrol, hub_url, pinned_hub_sign_key
 from screens.role_login.base import PrivilegedScreen
-from offline.enrollment import EnrollmentError, load_enrollment
 from screens.technician.tasks import in_background
 
 STATUS_KEYS = {"ok": "tech.status.ok", "warning": "tech.status.warning", "error": "tech.status.error"}
@@ -36,17 +34,6 @@ class PrinterMissing(PrinterError):
     """No printer is configured: receipts are shown on screen only."""
 
     translation_key = "error.printer_missing"
-
-
-def hub_url(settings: Settings) -> str:
-    """``[hub] url``, else the hub this kiosk enrolled with (empty when neither)."""
-    if settings.hub.url:
-        return settings.hub.url
-    try:
-        enrollment = load_enrollment(settings.kiosk.data_dir)
-    except EnrollmentError:
-        return ""
-    return enrollment.hub_url if enrollment else ""
 
 
 def usb_folders(limit: int = 3) -> list[str]:
@@ -190,18 +177,7 @@ class TechnicianScreen(PrivilegedScreen):
 
     def sync_now(self) -> None:
         """One sync cycle with the hub now: send the queue, fetch statuses, documents and the role list."""
-        from kiosk.sync_setup import build_sync_engine
-
-        settings = self.services.settings
-
-        def work() -> Any:
-            engine = build_sync_engine(settings, on_catalogue=self.services.catalogue.on_catalogue)
-            try:
-                return engine.sync_once()
-            finally:
-                engine.close()
-
-        self._background(work, self._sync_done)
+        self._background(self.services.sync.sync_once, self._sync_done)
 
     def _sync_done(self, report: Any) -> None:
         if isinstance(report, Exception):
@@ -305,13 +281,7 @@ class TechnicianScreen(PrivilegedScreen):
         # role lists from this hub are checked against the key just pinned, without a restart
         self.services.privileged.access.pin_hub_key(pinned_hub_sign_key(self.services.settings.kiosk.data_dir))
         # new requests are sealed to this hub at once (CurrentHubSealer); background sync follows it too
-        from kiosk.sync_setup import start_sync
-
-        if self.services.sync is not None:
-            self.services.sync.close()
-            self.services.closers.remove(self.services.sync.close)
-            self.services.sync = None
-        start_sync(self.services)
+        self.services.sync.restart()
         self.say("enrol_text", "tech.enrol.done", hub=result.hub_url, kiosk=result.kiosk_id)
 
     def wipe(self) -> None:

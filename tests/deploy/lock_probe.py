@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from kiosk.bootstrap import build_services  # noqa: E402
+from entrypoints.bootstrap import build_services  # noqa: E402
 from kiosk.config import load_settings  # noqa: E402
 from screens.runner import run_app  # noqa: E402
 

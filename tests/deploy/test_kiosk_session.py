@@ -101,7 +101,7 @@ def test_kiosk_run_tells_systemd_ready_then_pings_the_watchdog(tmp_path: Path) -
            "KIOSK_DISPLAY_HEIGHT": "500"}
     env.pop("WATCHDOG_PID", None)
     with _notify_socket(tmp_path) as sock:
-        kiosk = subprocess.Popen([sys.executable, "-m", "kiosk", "run"], env=env, cwd=REPO,
+        kiosk = subprocess.Popen([sys.executable, "-m", "entrypoints", "run"], env=env, cwd=REPO,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             assert sock.recv(4096).startswith(b"READY=1")

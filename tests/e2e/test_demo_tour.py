@@ -28,7 +28,7 @@ def run_tour(tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess, 
     out, data = tmp_path / "tour", tmp_path / "data"
     env = {**os.environ, "KIVY_HOME": str(tmp_path / "kivy"), "SDL_VIDEODRIVER": "offscreen"}
     proc = subprocess.run(
-        [sys.executable, "-m", "kiosk", "demo", "--tour", str(out), "--data-dir", str(data), *extra],
+        [sys.executable, "-m", "entrypoints", "demo", "--tour", str(out), "--data-dir", str(data), *extra],
         capture_output=True, text=True, timeout=300, cwd=REPO, env=env,
     )
     return proc, out, data

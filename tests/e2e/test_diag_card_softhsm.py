@@ -11,11 +11,17 @@ from pathlib import Path
 import pytest
 
 from hardware.demo_pki import Flaw, make_demo_pki
+from tests.fixtures.clock import real_now
 from tests.fixtures.softhsm import (
-    AUTH_KEY_ID, AUTH_PIN, CARD_LABEL, SIGN_KEY_ID, SIGN_PIN, build_citizen_tokens, make_softhsm_store,
+    AUTH_KEY_ID,
+    AUTH_PIN,
+    CARD_LABEL,
+    SIGN_KEY_ID,
+    SIGN_PIN,
+    build_citizen_tokens,
+    make_softhsm_store,
     softhsm_missing,
 )
-from tests.fixtures.clock import real_now
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.skipif(softhsm_missing() is not None, reason=str(softhsm_missing()))
@@ -23,7 +29,7 @@ pytestmark = pytest.mark.skipif(softhsm_missing() is not None, reason=str(sofths
 
 def _diag(tmp_path: Path, env_extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, **env_extra, "KIOSK_CARD_DRIVER": "pkcs11", "KIOSK_KIOSK_DATA_DIR": str(tmp_path / "data")}
-    return subprocess.run([sys.executable, "-m", "kiosk", "diag", "card", "--json"], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "entrypoints", "diag", "card", "--json"], capture_output=True,
                           text=True, env=env, cwd=REPO, timeout=120)
 
 

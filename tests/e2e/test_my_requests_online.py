@@ -6,16 +6,16 @@ from pathlib import Path
 
 import requests
 
+from entrypoints.bootstrap import build_services
+from entrypoints.sync_wiring import build_sync_engine, hub_requests_source
 from hardware.demo_pki import DEMO_CITIZEN
 from hub import backoffice
 from hub.models import HubState
-from kiosk.bootstrap import build_services
+from kiosk.clock import utc_now
 from kiosk.config import load_settings
 from kiosk.my_requests import MyRequests, Source, outbox_source
-from kiosk.clock import utc_now
-from kiosk.sync_setup import build_sync_engine, hub_requests_source
 from offline.enrollment import enroll
-from offline.sealing import load_or_make_secret
+from protocol.sealing import load_or_make_secret
 from tests.fixtures.hub_server import start_hub
 from tests.fixtures.journey_run import submit_one
 

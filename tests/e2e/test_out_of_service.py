@@ -20,7 +20,7 @@ def test_kiosk_run_with_a_damaged_queue_shows_out_of_service_until_stopped(tmp_p
            "KIOSK_CARD_DRIVER": "simulated", "KIOSK_CARD_READER": "simulated", "KIOSK_PRINTER_URI": "simulated",
            "KIOSK_DISPLAY_FULLSCREEN": "false"}
     env.pop("NOTIFY_SOCKET", None)
-    proc = subprocess.Popen([sys.executable, "-m", "kiosk", "run"], cwd=REPO, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "entrypoints", "run"], cwd=REPO, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     log = tmp_path / "logs" / "kiosk.log"
     try:

@@ -25,10 +25,10 @@ from hub.keys import ensure_keys
 from hub.store import HubDatabase
 from offline.hub_client import HubAnswerInvalid, HubBusy, HubServerError, HubUnauthorized
 from offline.outbox import SubmissionState
-from offline.protocol import ItemResult
 from offline.sync import SyncState, SyncStatus
+from protocol.wire import ItemResult
 from tests.fixtures.hub_server import RunningHub
-from tests.fixtures.sync_check import SyncKiosk, exactly_once, hub_count, hub_cli_stats, kiosk_cli
+from tests.fixtures.sync_check import SyncKiosk, exactly_once, hub_cli_stats, hub_count, kiosk_cli
 
 
 @dataclass(frozen=True)

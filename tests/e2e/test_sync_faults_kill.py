@@ -18,10 +18,20 @@ from typing import Iterator
 import pytest
 
 from offline.outbox import Outbox
-from offline.sealing import open_sealed
-from tests.fixtures.hub_server import RunningHub, hub_server  # noqa: F401  (pytest fixture)
-from tests.fixtures.sync_check import (REPO, SyncKiosk, exactly_once, hub_cli_stats, hub_count, kiosk_cli,
-                                       kiosk_command, kiosk_env, outbox_states, utc)
+from protocol.sealing import open_sealed
+from tests.fixtures.hub_server import RunningHub
+from tests.fixtures.sync_check import (
+    REPO,
+    SyncKiosk,
+    exactly_once,
+    hub_cli_stats,
+    hub_count,
+    kiosk_cli,
+    kiosk_command,
+    kiosk_env,
+    outbox_states,
+    utc,
+)
 
 KILLS = 16
 BATCH = "7"  # small batches: many commits, so a kill lands between claim, POST and verdict
@@ -61,7 +71,7 @@ def _wait_for_progress(hub: RunningHub, before: int, child: subprocess.Popen[byt
     return False
 
 
-def test_sync_killed_again_and_again_loses_nothing_and_sends_nothing_twice(hub_server: RunningHub,  # noqa: F811
+def test_sync_killed_again_and_again_loses_nothing_and_sends_nothing_twice(hub_server: RunningHub,
                                                                          kiosk: SyncKiosk) -> None:
     """GIVEN a kiosk that keeps taking requests (a few hundred in all) WHEN `kiosk sync --once` is started and
     killed with SIGKILL 16 times in a row — half at a random moment after start (opening, resuming, the first
@@ -103,7 +113,7 @@ def test_sync_killed_again_and_again_loses_nothing_and_sends_nothing_twice(hub_s
           f"{left_sending} requests left `sending`), the hub answered {stats['duplicates']} re-sends `duplicate`")
 
 
-def test_dev_load_killed_mid_enqueue_leaves_only_whole_requests(hub_server: RunningHub,  # noqa: F811
+def test_dev_load_killed_mid_enqueue_leaves_only_whole_requests(hub_server: RunningHub,
                                                                kiosk: SyncKiosk) -> None:
     """GIVEN `kiosk dev load --count 5000` (the screens' submit path) WHEN it is killed with SIGKILL at a random
     point, three times THEN the outbox opens undamaged, every request it holds is whole (its sealed payload

@@ -14,9 +14,9 @@ import pytest
 
 from offline.hub_client import HubUnreachable
 from offline.outbox import SubmissionState
-from offline.protocol import ItemResult
 from offline.sync import SyncState
-from tests.fixtures.hub_server import RunningHub, hub_server  # noqa: F401  (pytest fixture)
+from protocol.wire import ItemResult
+from tests.fixtures.hub_server import RunningHub
 from tests.fixtures.impair_proxy import Impairment, ImpairmentProxy
 from tests.fixtures.sync_check import SyncKiosk, exactly_once, hub_count
 
@@ -30,7 +30,7 @@ def kiosk(hub_server: RunningHub, tmp_path: Path) -> Iterator[SyncKiosk]:  # noq
 
 
 @pytest.fixture
-def proxy(hub_server: RunningHub) -> Iterator[ImpairmentProxy]:  # noqa: F811
+def proxy(hub_server: RunningHub) -> Iterator[ImpairmentProxy]:
     """The impairment proxy in front of the hub, a perfect link until a test says otherwise."""
     port = urllib.parse.urlsplit(hub_server.url).port
     assert port is not None
@@ -38,7 +38,7 @@ def proxy(hub_server: RunningHub) -> Iterator[ImpairmentProxy]:  # noqa: F811
         yield running
 
 
-def test_slow_narrow_link_delivers_everything_once(hub_server: RunningHub, kiosk: SyncKiosk,  # noqa: F811
+def test_slow_narrow_link_delivers_everything_once(hub_server: RunningHub, kiosk: SyncKiosk,
                                                    proxy: ImpairmentProxy) -> None:
     """GIVEN 150 ms each way and 150 kbit/s WHEN 60 queued requests are synced in batches of 25 THEN one cycle
     delivers them all, taking at least the round trips it needs, and the hub holds each once."""
@@ -63,7 +63,7 @@ FAULTS = {
 
 
 @pytest.mark.parametrize("fault", list(FAULTS), ids=list(FAULTS))
-def test_a_broken_exchange_is_resent_and_lands_once(hub_server: RunningHub, kiosk: SyncKiosk,  # noqa: F811
+def test_a_broken_exchange_is_resent_and_lands_once(hub_server: RunningHub, kiosk: SyncKiosk,
                                                     proxy: ImpairmentProxy, fault: str) -> None:
     """GIVEN 150 queued requests WHEN the link breaks the batch's exchange — a reset while the request goes up
     (the hub stores nothing), a reset or a cut-off body while the answer comes back, or an answer held past

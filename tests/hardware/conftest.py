@@ -19,7 +19,7 @@ from typing import Iterator
 import pytest
 
 from hardware.pcsc_reader import PcscCardReader
-from hardware.ports import CardEvent, CardEventKind
+from kiosk.ports import CardEvent, CardEventKind
 from tests.fixtures.vpcd_card import (
     PCSCD_IPC_DIR,
     PcscdProcess,

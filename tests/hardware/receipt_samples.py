@@ -11,7 +11,8 @@ from decimal import Decimal
 
 import zxingcpp
 
-from kiosk.receipts import Receipt, build_receipt
+from kiosk.ports import Receipt
+from kiosk.receipts import build_receipt
 
 GEORGIAN = {
     "receipt.state_delivered": "მოთხოვნა გაგზავნილია",

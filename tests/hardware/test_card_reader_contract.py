@@ -14,10 +14,10 @@ from typing import Callable, Iterator
 import pytest
 
 from hardware.demo_pki import DemoPki, load_or_make_demo_pki
-from hardware.ports import CardEventKind, CardReader
 from hardware.simulated_card import DEMO_ATR, SimulatedCardReader, SimulatedIdCard
-from tests.fixtures.vpcd_card import VirtualCard, vpcd_reader_name
+from kiosk.ports import CardEventKind, CardReader
 from tests.fixtures.clock import WORLD_NOW
+from tests.fixtures.vpcd_card import VirtualCard, vpcd_reader_name
 
 K = CardEventKind
 # pcscd sees a vpcd card at its next poll (every 0.4 s); the kiosk promises a second.

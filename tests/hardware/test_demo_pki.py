@@ -7,8 +7,8 @@ import datetime as dt
 import logging
 from pathlib import Path
 
+from entrypoints.bootstrap import build_services
 from hardware.demo_pki import load_or_make_demo_pki
-from kiosk.bootstrap import build_services
 from kiosk.config import load_settings
 from tests.fixtures.clock import WORLD_NOW, FakeClock
 from tests.fixtures.journey_run import submit_one

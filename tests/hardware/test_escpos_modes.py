@@ -15,7 +15,7 @@ from hardware.escpos_encoding import encode_receipt, encode_whole_image
 from hardware.escpos_paper import printer_glyph
 from hardware.escpos_udc import GEORGIAN_LETTERS, glyph_cell, plan_user_chars
 from hardware.printer_profiles import PROFILES
-from kiosk.receipts import LineStyle, ReceiptLine
+from kiosk.ports import LineStyle, ReceiptLine
 from tests.hardware.receipt_samples import make_receipt, read_qr_urls
 
 GOLDEN_DIR = Path(__file__).resolve().parents[1] / "fixtures" / "escpos"

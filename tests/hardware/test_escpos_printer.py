@@ -7,13 +7,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from hardware.errors import CoverOpen, PaperOut, PrinterOffline
 from hardware.escpos_decoder import decode
 from hardware.escpos_encoding import encode_receipt
 from hardware.escpos_printer import EscposReceiptPrinter, open_printer
 from hardware.escpos_status import StatusReply, error_for
-from hardware.ports import PaperState, PrinterStatus
 from hardware.printer_profiles import PROFILES
+from kiosk.errors import CoverOpen, PaperOut, PrinterOffline
+from kiosk.ports import PaperState, PrinterStatus
 from tests.hardware.fake_tcp_printer import (
     COVER_OPEN,
     NEAR_END,

@@ -7,13 +7,12 @@ import dataclasses
 import pytest
 from PIL import ImageOps
 
-from hardware.errors import CoverOpen, PaperOut, PrinterOffline
 from hardware.escpos_decoder import EscposDecodeError, decode
 from hardware.escpos_encoding import encode_receipt, encode_whole_image
-from hardware.ports import PaperState
 from hardware.printer_profiles import PROFILES, PrinterProfile, profile_for_width
 from hardware.simulated_printer import SimulatedPrinter
-from kiosk.receipts import LineStyle, ReceiptLine
+from kiosk.errors import CoverOpen, PaperOut, PrinterOffline
+from kiosk.ports import LineStyle, PaperState, ReceiptLine
 from tests.hardware.receipt_samples import make_receipt, read_qr_urls
 
 ESC_INIT = b"\x1b@"

@@ -8,7 +8,6 @@ missing. Lock-out after three tries lives in the simulated card's own tests: Sof
 
 from __future__ import annotations
 
-import datetime as dt
 import gc
 import hashlib
 import sys
@@ -22,12 +21,12 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, utils
 
 from hardware.demo_pki import DemoPki, load_or_make_demo_pki
-from hardware.errors import CardRemoved, PinFormatInvalid, PinIncorrect
-from hardware.ports import IdCard, PinKind, PinState, ReaderInfo
 from hardware.simulated_card import SimulatedCardReader, SimulatedIdCard
+from kiosk.errors import CardRemoved, PinFormatInvalid, PinIncorrect
 from kiosk.identity import CertificateValidator, ChallengeFailed, verify_challenge
-from tests.fixtures.softhsm import SoftHsmTokens, build_citizen_tokens, softhsm_missing
+from kiosk.ports import IdCard, PinKind, PinState, ReaderInfo
 from tests.fixtures.clock import WORLD_NOW
+from tests.fixtures.softhsm import SoftHsmTokens, build_citizen_tokens, softhsm_missing
 
 CHALLENGE = bytes(range(32))
 PINS = {PinKind.AUTH: b"1234", PinKind.SIGN: b"123456"}

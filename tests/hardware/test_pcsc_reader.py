@@ -13,7 +13,6 @@ import time
 
 import pytest
 
-from hardware.errors import ReaderUnavailable
 from hardware.pcsc_reader import (
     FEATURE_MODIFY_PIN_DIRECT,
     FEATURE_VERIFY_PIN_DIRECT,
@@ -21,7 +20,8 @@ from hardware.pcsc_reader import (
     card_events,
     feature_tags,
 )
-from hardware.ports import CardEvent, CardEventKind
+from kiosk.errors import ReaderUnavailable
+from kiosk.ports import CardEvent, CardEventKind
 from tests.fixtures.vpcd_card import TEST_ATR, VirtualCard, vpcd_reader_name
 
 K = CardEventKind

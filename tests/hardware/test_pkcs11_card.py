@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from hardware.demo_pki import DemoPki, Issued, load_or_make_demo_pki, make_demo_pki
-from hardware.errors import (
+from kiosk.errors import (
     CardError,
     CardRemoved,
     CardUnsupported,
@@ -29,8 +29,8 @@ from hardware.errors import (
     PinLocked,
     ReaderUnavailable,
 )
-from hardware.ports import CardEventKind, PinKind, PinState, PinStatus, ReaderInfo
 from kiosk.identity import verify_challenge
+from kiosk.ports import CardEventKind, PinKind, PinState, PinStatus, ReaderInfo
 from tests.fixtures.softhsm import (
     AUTH_PIN,
     SO_PIN,

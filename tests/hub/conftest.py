@@ -13,8 +13,8 @@ from typing import Any, Callable
 import pytest
 import requests
 
-from offline.sealing import PayloadSealer
-from tests.fixtures.hub_server import EnrolledKiosk, RunningHub, hub_server  # noqa: F401  (fixture)
+from protocol.sealing import PayloadSealer
+from tests.fixtures.hub_server import EnrolledKiosk, RunningHub
 
 
 @dataclass
@@ -49,7 +49,7 @@ def client(hub_server: RunningHub) -> SignedClient:  # noqa: F811  (the imported
 
 
 @pytest.fixture
-def make_item(hub_server: RunningHub) -> Callable[..., dict[str, Any]]:  # noqa: F811
+def make_item(hub_server: RunningHub) -> Callable[..., dict[str, Any]]:
     """A well-formed submission item sealed to the hub's key; keyword arguments override fields."""
     sealer = PayloadSealer(hub_server.seal_public_key)
 

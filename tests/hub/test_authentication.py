@@ -10,7 +10,7 @@ import requests
 from nacl.signing import SigningKey
 
 from hub import enrolment
-from offline.protocol import HEADER_SIGNATURE, sign_request
+from protocol.wire import HEADER_SIGNATURE, sign_request
 from tests.fixtures.hub_server import RunningHub, start_hub
 
 

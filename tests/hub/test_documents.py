@@ -16,7 +16,7 @@ from cryptography.x509.oid import NameOID
 
 from assets import ASSETS_DIR
 from hub import documents
-from offline.protocol import HEADER_HUB_SIGNATURE, verify_document
+from protocol.wire import HEADER_HUB_SIGNATURE, verify_document
 from tests.fixtures.hub_server import RunningHub
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from kiosk.cli import main
+from entrypoints.cli import main
 from tests.fixtures.hub_server import RunningHub, start_hub
 
 REPO = Path(__file__).resolve().parents[2]

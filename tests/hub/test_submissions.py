@@ -7,7 +7,7 @@ import json
 from typing import Any, Callable
 
 from hub import backoffice
-from offline.protocol import MAX_BATCH_ITEMS, MAX_BODY_BYTES
+from protocol.wire import MAX_BATCH_ITEMS, MAX_BODY_BYTES
 from tests.fixtures.hub_server import RunningHub
 
 Maker = Callable[..., dict[str, Any]]

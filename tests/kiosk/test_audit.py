@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from entrypoints.cli import main
 from kiosk.audit import Actor, AuditAction, AuditLog, Checkpoint, entry_hash, mask_id, record_configuration
-from kiosk.cli import main
 
 STAFF = Actor("staff", mask_id("01001012345"))
 

@@ -8,16 +8,16 @@ import json
 import pytest
 import requests
 
+from entrypoints.bootstrap import build_services
 from hardware.demo_pki import DEMO_CITIZEN
-from hardware.errors import PaperOut
-from hardware.ports import PaperState
 from kiosk.audit import Actor
-from kiosk.bootstrap import Services, build_services
 from kiosk.clock import utc_now
+from kiosk.errors import PaperOut
+from kiosk.ports import PaperState
+from kiosk.services import Services
 from kiosk.staff import CancelReason, NotAllowed, NotCancellable
 from offline.enrollment import enroll
 from offline.outbox import SubmissionState
-from tests.fixtures.hub_server import hub_server  # noqa: F401 — the real hub fixture
 from tests.fixtures.journey_run import submit_one
 
 STAFF = Actor("staff", "*******2345")
@@ -103,7 +103,7 @@ def test_a_configuration_change_is_audited_at_start(demo_settings, clock) -> Non
     assert changes == [["(first start)"], ["kiosk.centre_name"]]
 
 
-def test_an_enrolment_from_the_shell_is_audited_at_the_next_start(demo_settings, clock, hub_server) -> None:  # noqa: F811
+def test_an_enrolment_from_the_shell_is_audited_at_the_next_start(demo_settings, clock, hub_server) -> None:
     """GIVEN the kiosk enrolled with the real hub outside the app (what `kiosk enroll` does) WHEN the kiosk
     starts twice THEN one enrolment entry, by the system, naming the hub and the kiosk id, never the code."""
     data = demo_settings.kiosk.data_dir

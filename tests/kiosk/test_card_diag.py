@@ -10,14 +10,14 @@ from typing import Callable
 
 import pytest
 
-from hardware.errors import ReaderUnavailable
-from hardware.ports import CardCertificates, CardEvent, ReaderInfo
 from hardware.simulated_card import SimulatedCardReader, SimulatedIdCard
 from kiosk.card_diag import card_report, mask_number
+from kiosk.errors import ReaderUnavailable
 from kiosk.identity import CertificateValidator
+from kiosk.ports import CardCertificates, CardEvent, ReaderInfo
 from kiosk.revocation import RevocationChecker
-from tests.fixtures.clock import WORLD_NOW
 from tests.fixtures.citizen_pki import CitizenCerts, make_citizen_certs
+from tests.fixtures.clock import WORLD_NOW
 
 NOW = WORLD_NOW  # the test world's clock
 NUMBER = "01024085083"

@@ -10,7 +10,7 @@ from decimal import Decimal
 import jsonschema
 import pytest
 
-from kiosk.catalogue import (
+from protocol.catalogue import (
     BUNDLED_PATH,
     SCHEMA_PATH,
     CatalogueError,

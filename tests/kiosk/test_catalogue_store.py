@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.bootstrap import Services
-from kiosk.catalogue import BUNDLED_PATH
 from kiosk.catalogue_store import CatalogueStore, CatalogueUpdate
+from kiosk.services import Services
 from kiosk.session import Step
+from protocol.catalogue import BUNDLED_PATH
 
 BUNDLED = json.loads(BUNDLED_PATH.read_text(encoding="utf-8"))
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.bootstrap import build_services
+from entrypoints.bootstrap import build_services
 from kiosk.config import ConfigError, load_settings
 
 

@@ -12,12 +12,12 @@ from typing import Iterator
 
 import pytest
 
+from entrypoints.cli import main
 from hardware.demo_pki import DEMO_CITIZEN
 from kiosk.audit import Actor
-from kiosk.bootstrap import Services
-from kiosk.cli import main
 from kiosk.diag_bundle import write_bundle
 from kiosk.diagnostics import diagnose
+from kiosk.services import Services
 from kiosk.staff import CancelReason
 from tests.fixtures.journey_run import DEMO_PIN, PHONE, submit_one
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.bootstrap import build_services
-from kiosk.cli import main
+from entrypoints.bootstrap import build_services
+from entrypoints.cli import main
+from entrypoints.diag_cli import diagnose_wired
 from kiosk.config import Settings
 from kiosk.diagnostics import SECTIONS, DiskThresholds, diagnose, hub_section
-from tests.fixtures.hub_server import hub_server  # noqa: F401 — the real hub fixture
 from tests.hardware.fake_tcp_printer import NEAR_END, FakeTcpPrinter
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,7 +40,7 @@ def _statuses(report: dict) -> dict[str, str]:
 
 
 @pytest.fixture
-def healthy(demo_settings: Settings, hub_server) -> Settings:  # noqa: F811
+def healthy(demo_settings: Settings, hub_server) -> Settings:
     """A simulated kiosk whose hub (the real one, on loopback) answers."""
     return _with(demo_settings, hub={"url": hub_server.url})
 
@@ -97,7 +97,7 @@ def test_warnings_do_not_fail(healthy: Settings, clock) -> None:
     printer = FakeTcpPrinter(state=NEAR_END)
     settings = _with(healthy, printer={"uri": printer.uri})
     try:
-        report = diagnose(settings, disk=DiskThresholds(warning_bytes=2**62, error_bytes=0))
+        report = diagnose_wired(settings, disk=DiskThresholds(warning_bytes=2**62, error_bytes=0))
     finally:
         printer.close()
     assert report["printer"]["status"] == report["system"]["status"] == "warning"
@@ -135,7 +135,7 @@ def test_secrets_and_errors_in_the_system_section(demo_settings: Settings) -> No
     logs.mkdir(parents=True)
     (logs / "kiosk.log").write_text("2026-11-21 10:00:00,000 INFO kiosk: started\n"
                                     "2026-11-21 10:00:01,000 ERROR kiosk.x: bad card 01024085083 PIN 1234\n")
-    report = diagnose(settings)
+    report = diagnose_wired(settings)
     system = report["system"]
     assert system["config"]["access"]["technician_passcode_hash"] == "(set, hidden)"
     assert system["config"]["access"]["passcode_max_tries"] == 5

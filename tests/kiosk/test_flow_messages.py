@@ -8,14 +8,14 @@ from pathlib import Path
 import pytest
 
 from assets import ASSETS_DIR
-from hardware.ports import PinKind
 from kiosk.i18n import load_messages
 from kiosk.my_requests import STATE_KEYS
-from kiosk.pin_flows import _PROMPTS
+from kiosk.pin_flow import _PROMPTS
+from kiosk.ports import PinKind
 
 REPO = Path(__file__).resolve().parents[2]
 FLOW_FILES = [
-    "kiosk/signing.py", "kiosk/sending.py", "kiosk/pin_flows.py", "kiosk/my_requests.py", "kiosk/speech.py",
+    "kiosk/signing.py", "kiosk/sending.py", "kiosk/pin_flows.py", "kiosk/pin_flow.py", "kiosk/my_requests.py", "kiosk/speech.py",
     "screens/sign/sign.kv", "screens/sign/sign.py", "screens/pin_change/pin_change.kv",
     "screens/pin_change/pin_change.py", "screens/my_requests/my_requests.kv", "screens/my_requests/my_requests.py",
     "screens/rating/rating.kv", "screens/message/message.kv",

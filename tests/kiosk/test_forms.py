@@ -10,7 +10,6 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from assets import ASSETS_DIR
-from kiosk.catalogue import BUNDLED_PATH, Choice, FieldType, FormField, load_catalogue
 from kiosk.forms import (
     date_bounds,
     display_answer,
@@ -22,6 +21,7 @@ from kiosk.forms import (
 )
 from kiosk.i18n import Translator
 from kiosk.identity import Citizen
+from protocol.catalogue import BUNDLED_PATH, Choice, FieldType, FormField, load_catalogue
 
 TODAY = dt.date(2026, 11, 21)
 TEXTS = {lang: "x" for lang in ("ka", "en", "ru", "az", "hy")}

@@ -29,8 +29,8 @@ from kiosk.identity import (
     prove_possession,
 )
 from kiosk.revocation import RevocationChecker, RevocationMethod, RevocationStatus
-from tests.fixtures.clock import WORLD_NOW
 from tests.fixtures.citizen_pki import CitizenCerts, make_citizen_certs
+from tests.fixtures.clock import WORLD_NOW
 
 NOW = WORLD_NOW  # the test world's clock
 

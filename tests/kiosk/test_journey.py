@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from hardware.ports import PaperState, PinKind, PinState
 from hardware.demo_pki import DEMO_CITIZEN
-from kiosk.bootstrap import Services
+from kiosk.ports import PaperState, PinKind, PinState
+from kiosk.services import Services
 from kiosk.session import Step
 from offline.outbox import SubmissionState
-from offline.sealing import open_sealed
+from protocol.sealing import open_sealed
 
 PHONE = "599123456"
 

@@ -9,14 +9,14 @@ import logging
 import pytest
 
 from hardware.demo_pki import DEMO_CITIZEN, Flaw
-from hardware.ports import PinKind, PinState
 from hardware.simulated_card import SimulatedIdCard
-from kiosk.bootstrap import Services
 from kiosk.my_requests import Source
-from kiosk.pin_flows import Stage
+from kiosk.pin_flow import Stage
+from kiosk.ports import PinKind, PinState
+from kiosk.services import Services
 from kiosk.session import Step
 from kiosk.signing import SIGNATURE_FIELD, SignatureInvalid, verify_signed_payload
-from offline.sealing import open_sealed
+from protocol.sealing import open_sealed
 
 SIGNED_SERVICE = "municipality_letter"
 SIGN_PIN = "123456"

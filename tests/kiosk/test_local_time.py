@@ -44,7 +44,7 @@ def midnight_clock() -> FakeClock:
 
 @pytest.fixture
 def late_kiosk(demo_settings, midnight_clock):
-    from kiosk.bootstrap import build_services
+    from entrypoints.bootstrap import build_services
 
     built = build_services(demo_settings, clock=midnight_clock.wall, monotonic=midnight_clock.monotonic)
     built.card_reader.start(built.journey.on_card_event)
@@ -79,7 +79,7 @@ def test_print_test_prints_tbilisi_time_whatever_the_machines_tz(tmp_path: Path)
 
     env = {**os.environ, "TZ": "America/New_York", "KIOSK_KIOSK_DATA_DIR": str(tmp_path)}
     before = dt.datetime.now(ZoneInfo("Asia/Tbilisi")).date()
-    proc = subprocess.run([sys.executable, "-m", "kiosk", "print-test", "--printer", f"file://{tmp_path}/r.bin",
+    proc = subprocess.run([sys.executable, "-m", "entrypoints", "print-test", "--printer", f"file://{tmp_path}/r.bin",
                            "--lang", "en"], capture_output=True, text=True, env=env, cwd=REPO, timeout=120)
     after = dt.datetime.now(ZoneInfo("Asia/Tbilisi")).date()
     assert proc.returncode == 0, proc.stderr

@@ -10,7 +10,7 @@ import requests
 
 from kiosk.my_requests import HubUnreachable, MyRequests, RequestSummary, Source, outbox_source
 from offline.outbox import Outbox
-from offline.sealing import citizen_key
+from protocol.sealing import citizen_key
 
 SECRET = b"k" * 32
 NUMBER = "01024085083"

@@ -105,12 +105,12 @@ def test_cli_passcode_hash_reads_stdin_never_argv(tmp_path: Path) -> None:
     """GIVEN `kiosk passcode-hash` WHEN the passcode comes on stdin THEN it prints a hash that verifies and the
     passcode is nowhere in the output; a passcode given as an argument is refused by the parser."""
     env = {**os.environ, "KIOSK_KIOSK_DATA_DIR": str(tmp_path)}
-    proc = subprocess.run([sys.executable, "-m", "kiosk", "passcode-hash"], input="field-tech-42\n",
+    proc = subprocess.run([sys.executable, "-m", "entrypoints", "passcode-hash"], input="field-tech-42\n",
                           capture_output=True, text=True, env=env, cwd=REPO, timeout=60)
     assert proc.returncode == 0, proc.stderr
     digest = proc.stdout.strip()
     assert verify_passcode("field-tech-42", digest)
     assert "field-tech-42" not in proc.stdout + proc.stderr
-    refused = subprocess.run([sys.executable, "-m", "kiosk", "passcode-hash", "field-tech-42"],
+    refused = subprocess.run([sys.executable, "-m", "entrypoints", "passcode-hash", "field-tech-42"],
                              capture_output=True, text=True, env=env, cwd=REPO, timeout=60)
     assert refused.returncode == 2 and "unrecognized arguments" in refused.stderr

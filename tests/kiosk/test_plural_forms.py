@@ -14,7 +14,7 @@ import polib
 import pytest
 
 from assets import ASSETS_DIR
-from kiosk.bootstrap import UI_LANGUAGES
+from kiosk.config import LANGUAGES as UI_LANGUAGES
 from kiosk.i18n import Translator, read_po
 
 REPO = Path(__file__).resolve().parents[2]

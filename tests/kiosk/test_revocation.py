@@ -14,9 +14,9 @@ from hardware.demo_pki import Issued, make_crl, write_crl
 from kiosk.config import load_settings
 from kiosk.identity import CertificateRevoked, CertificateValidator, RevocationUnknown
 from kiosk.revocation import RevocationChecker, RevocationMethod, RevocationStatus
+from tests.fixtures.citizen_pki import CitizenCerts, make_citizen_certs
 from tests.fixtures.clock import WORLD_NOW
 from tests.fixtures.ocsp_responder import OcspResponder
-from tests.fixtures.citizen_pki import CitizenCerts, make_citizen_certs
 
 NOW = WORLD_NOW  # the test world's clock
 HOUR = dt.timedelta(hours=1)

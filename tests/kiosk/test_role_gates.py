@@ -13,16 +13,16 @@ import datetime as dt
 import pytest
 from nacl.signing import SigningKey
 
+from entrypoints.bootstrap import build_services
 from hardware.simulated_card import SimulatedIdCard
 from kiosk.audit import Actor, AuditAction
-from kiosk.bootstrap import build_services
 from kiosk.day_report import day_report, print_day_summary, summary_receipt
 from kiosk.passcode import hash_passcode
 from kiosk.roles import RoleStore
 from kiosk.session import Step
 from kiosk.staff_session import LoginStage, Mode
-from offline.protocol import canonical_json, sign_document
-from offline.sealing import open_sealed
+from protocol.sealing import open_sealed
+from protocol.wire import canonical_json, sign_document
 from screens.role_login.gesture import Corner, CornerGesture, corner_at
 from tests.fixtures.journey_run import submit_one
 
@@ -36,6 +36,9 @@ def passcode_hash() -> str:
     return hash_passcode(PASSCODE, n=2**14)
 
 
+HUB_KEYS: dict = {}  # data folder -> the hub key a test kiosk pinned (Services is frozen)
+
+
 @pytest.fixture
 def kiosk(demo_settings, clock, passcode_hash):
     """The demo kiosk with a technician passcode (3 tries) and a role list from a pinned hub key."""
@@ -45,7 +48,7 @@ def kiosk(demo_settings, clock, passcode_hash):
     services.card_reader.start(services.modes.on_card_event)  # as the app routes card events
     hub_key = SigningKey.generate()
     services.privileged.access.pin_hub_key(hub_key.verify_key)
-    services.hub_key = hub_key
+    HUB_KEYS[services.settings.kiosk.data_dir] = hub_key
     grant(services, clock, [(STAFF, "staff"), (TECH, "technician")])
     yield services
     services.close()
@@ -57,8 +60,8 @@ def grant(services, clock, entries, days: float = 14) -> None:
                                      for p, r in entries],
                            "issued_at": clock.wall().isoformat(),
                            "expires_at": (clock.wall() + dt.timedelta(days=days)).isoformat()})
-    RoleStore(services.settings.kiosk.data_dir, services.hub_key.verify_key).save(body, sign_document(services.hub_key,
-                                                                                                       body))
+    hub_key = HUB_KEYS[services.settings.kiosk.data_dir]
+    RoleStore(services.settings.kiosk.data_dir, hub_key.verify_key).save(body, sign_document(hub_key, body))
 
 
 def card_of(services, person) -> SimulatedIdCard:

@@ -21,8 +21,7 @@ from kiosk.roles import AccessGate, Role, RoleRefused, RoleStore
 from kiosk.technician import enrol, pinned_hub_sign_key
 from offline.enrollment import load_enrollment
 from offline.hub_client import HubClient
-from offline.protocol import canonical_json, sign_document
-from tests.fixtures.hub_server import hub_server  # noqa: F401 — the real hub fixture
+from protocol.wire import canonical_json, sign_document
 from tests.fixtures.clock import WORLD_NOW, real_now
 
 STAFF = {"personal_number": "01001012345", "given_name": "თამარ", "surname": "კაპანაძე"}
@@ -133,7 +132,7 @@ def _card_login(gate: AccessGate, pki, clock) -> Actor:
 
 
 def test_roles_from_the_real_hub_and_a_revocation(tmp_path: Path, clock, passcode_hash: str, hub_server,
-                                                  staff_pki) -> None:  # noqa: F811
+                                                  staff_pki) -> None:
     """GIVEN a kiosk enrolled with the real hub by a technician (passcode) and the hub granting the staff
     member a role WHEN the role list is fetched and the staff card (PIN 1234) logs in, then the hub takes the
     role away and the list is fetched again THEN the first login is admitted, the second refused, and the

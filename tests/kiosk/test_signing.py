@@ -10,10 +10,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, utils
 
 from hardware.demo_pki import DEMO_CITIZEN, Flaw, make_demo_pki
-from hardware.ports import CardCertificates, PinKind
 from hardware.simulated_card import SimulatedIdCard
-from kiosk.identity import CertificateBadUsage, CertificateExpired, CertificateUntrusted, Citizen
-from kiosk.identity import CertificateValidator
+from kiosk.identity import CertificateBadUsage, CertificateExpired, CertificateUntrusted, CertificateValidator, Citizen
+from kiosk.ports import CardCertificates, PinKind
 from kiosk.signing import (
     RSA_ALGORITHM,
     SIGNATURE_FIELD,

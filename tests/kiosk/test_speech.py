@@ -9,8 +9,8 @@ import pytest
 
 from hardware.demo_pki import DEMO_CITIZEN
 from hardware.espeak_speaker import EspeakSpeaker
-from hardware.ports import PinKind
-from kiosk.bootstrap import Services
+from kiosk.ports import PinKind
+from kiosk.services import Services
 from kiosk.speech import AudioGuide, NullSpeaker
 
 
@@ -71,16 +71,16 @@ def test_language_switch_repeats_the_prompt_in_the_new_language(services: Servic
     assert speaker.said == [(services.translator("attract.insert_card"), "en")]
 
 
-def test_toggle_switches_off_at_once_and_back_on_with_the_prompt(services: Services) -> None:
-    """GIVEN audio on WHEN toggled off THEN speech stops and steps are silent; toggled on THEN the current prompt is said."""
+def test_switching_off_is_at_once_and_back_on_says_the_prompt_and_back_on_with_the_prompt(services: Services) -> None:
+    """GIVEN audio on WHEN switched off THEN speech stops and steps are silent; switched on THEN the current prompt is said."""
     guide, speaker = _guide(services)
     heard: list[bool] = []
     guide.subscribe(heard.append)
-    guide.toggle()
+    guide.set_enabled(False)
     assert not guide.enabled and speaker.stops == 1 and heard == [False]
     services.demo.reader.insert(services.demo.new_card())
     assert speaker.said == []
-    guide.toggle()
+    guide.set_enabled(True)
     assert guide.enabled and speaker.said[-1][0].startswith(services.translator("pin.title"))
 
 
@@ -88,7 +88,7 @@ def test_next_villager_gets_the_kiosks_setting_back(services: Services) -> None:
     """GIVEN audio configured off WHEN a villager switches it on and the session ends THEN it is off again."""
     guide, _ = _guide(services, enabled=False)
     services.demo.reader.insert(services.demo.new_card())
-    guide.toggle()
+    guide.set_enabled(True)
     services.demo.reader.remove()
     assert not guide.enabled
 
@@ -96,7 +96,7 @@ def test_next_villager_gets_the_kiosks_setting_back(services: Services) -> None:
 def test_without_an_engine_nothing_can_be_switched_on(services: Services) -> None:
     """GIVEN no speech engine WHEN audio is asked for THEN it stays off (the toggle is hidden)."""
     guide = AudioGuide(NullSpeaker(), services.translator, available=False, enabled=True)
-    guide.toggle()
+    guide.set_enabled(True)
     assert not guide.enabled
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from assets import ASSETS_DIR
-from kiosk.bootstrap import UI_LANGUAGES
-from kiosk.catalogue import CatalogueError, load_catalogue, parse_catalogue
+from kiosk.config import LANGUAGES as UI_LANGUAGES
 from kiosk.i18n import Translator, load_messages
+from protocol.catalogue import CatalogueError, load_catalogue, parse_catalogue
 
 REPO = Path(__file__).resolve().parents[2]
 KEY = re.compile(r"""(?:\bt|\btr|_tr|self\._tr)\(\s*["']([a-z_]+\.[a-z_.]+)["']""")

@@ -12,10 +12,18 @@ import pytest
 import requests
 
 from hub import backoffice
-from offline.enrollment import (ENROLLMENT_FILE, PENDING_KEY_FILE, AlreadyEnrolled, EnrollmentCodeRefused,
-                                NotEnrolled, check_hub_url, enroll, load_enrollment)
+from offline.enrollment import (
+    ENROLLMENT_FILE,
+    PENDING_KEY_FILE,
+    AlreadyEnrolled,
+    EnrollmentCodeRefused,
+    NotEnrolled,
+    check_hub_url,
+    enroll,
+    load_enrollment,
+)
 from offline.hub_client import HubClient, HubUnreachable
-from tests.fixtures.hub_server import RunningHub, hub_server  # noqa: F401  (pytest fixture)
+from tests.fixtures.hub_server import RunningHub
 
 
 def utc() -> dt.datetime:

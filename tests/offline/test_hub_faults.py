@@ -19,8 +19,8 @@ import requests
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
-from offline.protocol import (HEADER_DATE, HEADER_NONCE, MAX_BATCH_ITEMS, MAX_BODY_BYTES, sign_request)
-from offline.sealing import PayloadSealer
+from protocol.sealing import PayloadSealer
+from protocol.wire import HEADER_DATE, HEADER_NONCE, MAX_BATCH_ITEMS, MAX_BODY_BYTES, sign_request
 from tests.fixtures.hub_server import EnrolledKiosk, RunningHub, start_hub
 
 BEAT = json.dumps({"version": "1.0", "queue": {"queued": 1}}).encode()

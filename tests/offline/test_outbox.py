@@ -12,7 +12,7 @@ import pytest
 from nacl.public import PrivateKey
 
 from offline.outbox import Outbox, SubmissionState
-from offline.sealing import PayloadSealer, citizen_key, open_sealed
+from protocol.sealing import PayloadSealer, citizen_key, open_sealed
 
 NOW = dt.datetime(2026, 11, 21, 9, 30, tzinfo=dt.timezone.utc)
 

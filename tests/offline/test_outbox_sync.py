@@ -10,7 +10,7 @@ import pytest
 
 from offline.outbox import HubState, HubStatus, ItemOutcome, Outbox, OutboxCorrupted, SubmissionState
 from offline.outbox_integrity import clear_marker, is_corruption, marker_path
-from offline.protocol import ItemResult
+from protocol.wire import ItemResult
 
 NOW = dt.datetime(2026, 11, 21, 9, 30, tzinfo=dt.timezone.utc)
 

@@ -17,11 +17,19 @@ import pytest
 import requests
 from nacl.signing import SigningKey
 
-from offline.hub_client import (HubAnswerInvalid, HubBusy, HubClient, HubIdentity, HubServerError,
-                                HubUnauthorized, HubUnreachable, parse_retry_after)
+from offline.hub_client import (
+    HubAnswerInvalid,
+    HubBusy,
+    HubClient,
+    HubIdentity,
+    HubServerError,
+    HubUnauthorized,
+    HubUnreachable,
+    parse_retry_after,
+)
 from offline.outbox import Outbox, SubmissionState
-from offline.protocol import HEADER_HUB_SIGNATURE, sign_document
 from offline.sync import Backoff, DocumentSinks, Health, SyncConfig, SyncEngine, SyncState
+from protocol.wire import HEADER_HUB_SIGNATURE, sign_document
 
 NOW = dt.datetime(2026, 11, 21, 10, 0, tzinfo=dt.timezone.utc)
 

@@ -17,11 +17,11 @@ from kiosk.roles import RoleStore
 from offline.enrollment import Enrollment, enroll
 from offline.hub_client import HubClient
 from offline.outbox import HubState, Outbox, SubmissionState
-from offline.protocol import ItemResult
-from offline.sealing import PayloadSealer
 from offline.sync import DocumentSinks, Health, SyncConfig, SyncEngine, SyncState
-from tests.fixtures.hub_server import RunningHub, hub_server  # noqa: F401  (pytest fixture)
+from protocol.sealing import PayloadSealer
+from protocol.wire import ItemResult
 from tests.fixtures.clock import real_now
+from tests.fixtures.hub_server import RunningHub
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.cli import main
+from entrypoints.cli import main
 from offline.outbox import Outbox
-from tests.fixtures.hub_server import RunningHub, hub_server  # noqa: F401  (pytest fixture)
+from tests.fixtures.hub_server import RunningHub
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -36,7 +36,7 @@ def test_killed_syncs_lose_nothing_and_duplicate_nothing(hub_server: RunningHub,
     rng = random.Random(4)
     kills = 0
     for _ in range(4):
-        child = subprocess.Popen([sys.executable, "-m", "kiosk", "sync", "--once"], cwd=REPO, env=env,
+        child = subprocess.Popen([sys.executable, "-m", "entrypoints", "sync", "--once"], cwd=REPO, env=env,
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(rng.uniform(0.6, 1.2))  # start-up is ~0.5 s; then it is mid-drain
         if child.poll() is None:
@@ -44,7 +44,7 @@ def test_killed_syncs_lose_nothing_and_duplicate_nothing(hub_server: RunningHub,
             kills += 1
         child.wait(30)
     assert kills >= 2, "the drain finished before most kills: make batches smaller"
-    final = subprocess.run([sys.executable, "-m", "kiosk", "sync", "--once"], cwd=REPO, env=env,
+    final = subprocess.run([sys.executable, "-m", "entrypoints", "sync", "--once"], cwd=REPO, env=env,
                            capture_output=True, text=True, timeout=120)
     assert final.returncode == 0, final.stderr
     stats = hub_server.stats()

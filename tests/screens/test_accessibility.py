@@ -9,6 +9,7 @@ from screens.observable import LARGE_TEXT_SCALE, Theme, min_touch_px
 from screens.palette import HIGH_CONTRAST, NORMAL, TEXT_PAIRS, blend, contrast_ratio
 from tests.fixtures.screen_probe import STANDARD_RUN, probe_report
 
+
 def _report() -> dict:
     report = probe_report(*STANDARD_RUN)
     assert report["error"] == "", report["error"]

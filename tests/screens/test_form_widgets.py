@@ -47,13 +47,13 @@ class Driver:
             EventLoop.idle()
 
     def tap(self, widget) -> None:  # noqa: ANN001
-        from screens.touch import tap
+        from demo.touch import tap
 
         tap(widget)
         self.settle()
 
     def find(self, screen: str, **attrs: object):  # noqa: ANN201
-        from screens.touch import find
+        from demo.touch import find
 
         return find(self.app.screen(screen), **attrs)
 
@@ -62,7 +62,7 @@ class Driver:
         return self.app.screen("form")
 
     def language(self, lang: str) -> None:
-        from screens.touch import find
+        from demo.touch import find
 
         self.tap(find(self.app.root, lang_code=lang))
 
@@ -237,9 +237,9 @@ def text_and_language_switch(d: Driver) -> dict:
 @scenario
 def summary_and_wipe(d: Driver) -> dict:
     """A whole death-record form, then the summary; then the card is pulled and nothing is left anywhere."""
+    from demo.touch import walk
+    from demo.tour import leftovers
     from hardware.demo_pki import DEMO_CITIZEN
-    from screens.touch import walk
-    from screens.tour import leftovers
 
     d.start("death_record_extract", "en")
     d.tap(d.find("form", choice_id="parent"))
@@ -275,7 +275,7 @@ def run_child(report: Path, shots: Path) -> None:
     from screens.runner import prepare_kivy
 
     prepare_kivy(kivy_home=data / "kivy", headless=True, size=(1280, 800), fullscreen=False)
-    from kiosk.bootstrap import build_services
+    from entrypoints.bootstrap import build_services
     from kiosk.config import load_settings
     from screens.app import KioskApp
 

@@ -3,9 +3,9 @@ INTRO step on the core, and the intro screen in the real app driven by touches (
 
 from __future__ import annotations
 
-from kiosk.bootstrap import Services
-from kiosk.catalogue import localized
+from kiosk.services import Services
 from kiosk.session import Step
+from protocol.catalogue import localized
 from screens.observable import LARGE_TEXT_SCALE
 from tests.fixtures.services_walk import INTRO_SERVICE, walk_report
 

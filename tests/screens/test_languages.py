@@ -14,7 +14,7 @@ from fontTools.ttLib import TTFont
 from PIL import Image, ImageStat
 
 from assets import ASSETS_DIR, font_path
-from kiosk.bootstrap import UI_LANGUAGES
+from kiosk.config import LANGUAGES as UI_LANGUAGES
 from kiosk.i18n import load_messages
 from screens.app import LANGUAGE_NAMES
 from tests.fixtures.screen_probe import STANDARD_RUN, probe_report
@@ -64,7 +64,7 @@ def test_demo_tour_in_language(tmp_path: Path, lang: str) -> None:
     out = tmp_path / "tour"
     env = {**os.environ, "KIVY_HOME": str(tmp_path / "kivy"), "SDL_VIDEODRIVER": "offscreen"}
     proc = subprocess.run(
-        [sys.executable, "-m", "kiosk", "demo", "--tour", str(out), "--data-dir", str(tmp_path / "data"), "--lang", lang],
+        [sys.executable, "-m", "entrypoints", "demo", "--tour", str(out), "--data-dir", str(tmp_path / "data"), "--lang", lang],
         capture_output=True, text=True, timeout=300, cwd=REPO, env=env,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr[-2000:]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from kiosk.bootstrap import Services
+from kiosk.services import Services
 from screens.observable import LARGE_TEXT_SCALE
 from screens.services.pages import fits, paginate, row_heights, service_detail, stretch, time_text
 from tests.fixtures.services_walk import LANGS, walk_report

@@ -1,4 +1,4 @@
-"""The role login and staff screens in the real app, offscreen, driven by touches (``screens.staff_tour``)."""
+"""The role login and staff screens in the real app, offscreen, driven by touches (``demo.staff_tour``)."""
 
 from __future__ import annotations
 

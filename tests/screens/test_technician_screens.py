@@ -1,4 +1,4 @@
-"""The technician screens in the real app, offscreen, driven by touches (``screens.staff_tour``)."""
+"""The technician screens in the real app, offscreen, driven by touches (``demo.staff_tour``)."""
 
 from __future__ import annotations
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from nacl.public import PrivateKey
 
-from kiosk.bootstrap import CurrentHubSealer, _demo_hardware
+from entrypoints.bootstrap import CurrentHubSealer, _demo_hardware
 from kiosk.config import load_settings
 from offline.enrollment import ENROLLMENT_FILE
-from offline.sealing import open_sealed
+from protocol.sealing import open_sealed
 from tests.fixtures.clock import WORLD_NOW
 
 

@@ -1,13 +1,13 @@
 """The staff tour's technician and staff visits: every technician check, then the staff desk.
 
-``screens.staff_tour.StaffTour`` calls them with itself as ``tour`` (a ``TourDriver``).
+``demo.staff_tour.StaffTour`` calls them with itself as ``tour`` (a ``TourDriver``).
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterator
 
-from screens.staff_tour_harness import SETTLE_S, STAFF
+from demo.staff_tour_harness import SETTLE_S, STAFF
 
 
 def technician_visit(tour: Any) -> Iterator[float]:
@@ -87,7 +87,7 @@ def technician_visit(tour: Any) -> Iterator[float]:
 
 def staff_visit(tour: Any) -> Iterator[float]:
     """The queue, a cancellation, a reprint, the day's report and its summary."""
-    from screens.touch import find
+    from demo.touch import find
     from screens.widgets.keyboard import OnScreenKeyboard
 
     desk = tour.screen("staff")

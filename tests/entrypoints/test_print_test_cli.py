@@ -11,12 +11,13 @@ import pytest
 from PIL import ImageChops
 
 from assets import ASSETS_DIR
+from entrypoints import print_test_cli
 from hardware.escpos_decoder import decode
 from hardware.receipt_drawing import render_line
-from kiosk import print_test
-from kiosk.config import ConfigError, Settings, load_settings
+from kiosk import sample_receipt as samples
+from kiosk.config import LANGUAGES, ConfigError, Settings, load_settings
 from kiosk.i18n import Translator
-from kiosk.receipts import LineStyle
+from kiosk.ports import LineStyle
 from tests.hardware.fake_tcp_printer import PAPER_OUT, FakeTcpPrinter
 from tests.hardware.receipt_samples import read_qr_urls
 
@@ -31,12 +32,12 @@ def settings(tmp_path: Path) -> Settings:
 def run(settings: Settings, *argv: str) -> int:
     """``kiosk print-test ARGV`` through the subcommand's own parser."""
     parser = argparse.ArgumentParser(prog="kiosk")
-    print_test.add_parser(parser.add_subparsers(dest="command"), argparse.ArgumentParser(add_help=False))
-    return print_test.run(settings, parser.parse_args(["print-test", *argv]))
+    print_test_cli.add_parser(parser.add_subparsers(dest="command"), argparse.ArgumentParser(add_help=False))
+    return print_test_cli.run(settings, parser.parse_args(["print-test", *argv]))
 
 
 def expected_url(settings: Settings) -> str:
-    return settings.receipt.status_url.format(id=print_test.SAMPLE_REQUEST_ID)
+    return settings.receipt.status_url.format(id=samples.SAMPLE_REQUEST_ID)
 
 
 def test_georgian_sample_to_a_file_reads_and_scans(settings, tmp_path, capsys):
@@ -50,8 +51,8 @@ def test_georgian_sample_to_a_file_reads_and_scans(settings, tmp_path, capsys):
     assert "online" in out and expected_url(settings) in out
     image = decode(target.read_bytes(), settings.printer.paper_width_dots)
     assert read_qr_urls(image) == [expected_url(settings)]
-    tr = Translator(ASSETS_DIR / "locale", print_test.LANGUAGES, "ka")
-    receipt = print_test.sample_receipt(tr, "ka", settings, datetime(2025, 1, 1))
+    tr = Translator(ASSETS_DIR / "locale", LANGUAGES, "ka")
+    receipt = samples.sample_receipt(tr, "ka", settings, datetime(2025, 1, 1))
     title = receipt.lines[0]
     assert title.style is LineStyle.TITLE and not title.text.isascii()
     drawn = render_line(title, image.width)

@@ -1,7 +1,6 @@
 """The staff and technician tour: drives the real app with touches through every privileged screen.
 
-``kiosk demo --tour-staff DIR`` (or ``python -m screens.staff_tour DIR [--report R.json]``) starts a
-reference hub on 127.0.0.1, then: the hidden gesture, a wrong then right technician passcode,
+``kiosk demo --tour-staff DIR [--report R.json]`` starts a reference hub on 127.0.0.1, then: the hidden gesture, a wrong then right technician passcode,
 every technician check (the bundle goes to DIR/usb), enrolment from the screen, "sync now"
 (which fetches the signed role list), a villager's card refused, the staff card and its PIN,
 the queue, a cancellation with a reason and a note, a reprint, the day's report and its printed
@@ -12,21 +11,31 @@ summary, and an assisted session whose request carries "assisted by". Each scree
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
-import shutil
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
-from screens.staff_tour_harness import (PASSCODE, SERVICE, SETTLE_S, STAFF, VILLAGER_PHONE, DemoHub, TourClock,
-                                        TourDriver, answer_for, publish_pictures, staff_card, start_demo_hub)
-from screens.staff_tour_visits import staff_visit, technician_visit
+from demo.staff_tour_harness import (
+    PASSCODE,
+    SERVICE,
+    SETTLE_S,
+    STAFF,
+    VILLAGER_PHONE,
+    DemoHub,
+    TourClock,
+    TourDriver,
+    answer_for,
+    publish_pictures,
+    staff_card,
+    start_demo_hub,
+)
+from demo.staff_tour_visits import staff_visit, technician_visit
+from kiosk.config import Settings
+from kiosk.services import Services
 
 __all__ = ["PASSCODE", "SERVICE", "SETTLE_S", "STAFF", "VILLAGER_PHONE", "DemoHub", "StaffTour", "TourClock",
-           "TourDriver", "answer_for", "main", "run_tour", "staff_card", "start_demo_hub"]
+           "TourDriver", "answer_for", "print_report", "run_tour", "staff_card", "staff_tour_settings",
+           "start_demo_hub"]
 
 
 class StaffTour(TourDriver):
@@ -35,7 +44,7 @@ class StaffTour(TourDriver):
     def script(self) -> Iterator[float]:  # noqa: C901 — one scripted visit, read top to bottom
         from kivy.core.window import Window
 
-        from screens.touch import tap
+        from demo.touch import tap
 
         app, demo, modes = self.app, self.demo, self.app.services.modes
         audit = app.services.privileged.audit
@@ -137,7 +146,7 @@ class StaffTour(TourDriver):
 
     def villager_request(self) -> Iterator[float]:
         """A villager: card, PIN, the residence certificate, receipt, card out."""
-        from screens.touch import find
+        from demo.touch import find
 
         app, demo = self.app, self.demo
         demo.reader.insert(demo.new_card())
@@ -164,66 +173,47 @@ class StaffTour(TourDriver):
         yield 0.3
 
 
-def run_tour(out: Path, langs: list[str], data: Path | None = None) -> dict[str, Any]:
-    """Run the tour in a fresh demo data directory; returns the report (``ok``, checks, pictures)."""
-    from kiosk.bootstrap import build_services
-    from kiosk.cli import _setup_logging
+def staff_tour_settings(data: Path, langs: list[str]) -> Settings:
+    """A demo kiosk for the tour: the tour's technician passcode, three tries, the first language."""
     from kiosk.config import load_settings
     from kiosk.passcode import hash_passcode
+
+    env = {"KIOSK_ACCESS_TECHNICIAN_PASSCODE_HASH": hash_passcode(PASSCODE, n=2**14),
+           "KIOSK_ACCESS_PASSCODE_MAX_TRIES": "3", "KIOSK_KIOSK_LANGUAGE": langs[0]}
+    return load_settings(None, env=env).simulated(data)
+
+
+def run_tour(services: Services, hub: DemoHub, clock: TourClock, out: Path, langs: list[str]) -> dict[str, Any]:
+    """Run the tour on ``services`` (built by the entry point on ``staff_tour_settings`` with ``clock``);
+    returns the report (``ok``, checks, pictures). Pictures replace those in ``out`` only on success."""
     from screens.runner import run_app
 
-    final, out = out, Path(tempfile.mkdtemp(prefix="staff-tour-shots-"))  # pictures replace the old set only on success
-    work = Path(tempfile.mkdtemp(prefix="staff-tour-"))
-    data = data or work / "kiosk"
-    hub = start_demo_hub(work)
-    try:
-        env = {"KIOSK_ACCESS_TECHNICIAN_PASSCODE_HASH": hash_passcode(PASSCODE, n=2**14),
-               "KIOSK_ACCESS_PASSCODE_MAX_TRIES": "3", "KIOSK_KIOSK_LANGUAGE": langs[0]}
-        settings = load_settings(None, env=env).simulated(data)
-        clock = TourClock()
-        services = build_services(settings, monotonic=clock)
-        _setup_logging(data, quiet=True)
-        tours: list[StaffTour] = []
+    final, shots = out, Path(tempfile.mkdtemp(prefix="staff-tour-shots-"))
+    data = services.settings.kiosk.data_dir
+    tours: list[StaffTour] = []
 
-        def started(app: Any) -> None:
-            tour = StaffTour(app, hub, clock, out, langs)
-            tours.append(tour)
-            tour.start()
+    def started(app: Any) -> None:
+        tour = StaffTour(app, hub, clock, shots, langs)
+        tours.append(tour)
+        tour.start()
 
-        run_app(services, headless=True, size=(1280, 800), on_started=started)
-        tour = tours[0]
-        log = b"".join(p.read_bytes() for p in (data / "logs").glob("kiosk.log*"))
-        report = {"ok": not tour.error and all(ok for _, ok, _ in tour.checks), "error": tour.error,
-                  "checks": tour.checks, "pictures": tour.pictures, "facts": tour.facts,
-                  "audit": [e.as_dict() for e in services.privileged.audit.entries()],
-                  "audit_verified": services.privileged.audit.verify().ok,
-                  "log_has_secret": any(s.encode() in log for s in (PASSCODE, STAFF["personal_number"]))}
-        services.close()
-        publish_pictures(out, final, report)
-        return report
-    finally:
-        hub.stop()
-        shutil.rmtree(work, ignore_errors=True)
+    run_app(services, headless=True, size=(1280, 800), on_started=started)
+    tour = tours[0]
+    log = b"".join(p.read_bytes() for p in (data / "logs").glob("kiosk.log*"))
+    report = {"ok": not tour.error and all(ok for _, ok, _ in tour.checks), "error": tour.error,
+              "checks": tour.checks, "pictures": tour.pictures, "facts": tour.facts,
+              "audit": [e.as_dict() for e in services.privileged.audit.entries()],
+              "audit_verified": services.privileged.audit.verify().ok,
+              "log_has_secret": any(s.encode() in log for s in (PASSCODE, STAFF["personal_number"]))}
+    publish_pictures(shots, final, report)
+    return report
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m screens.staff_tour DIR [--langs ka,en] [--report R.json]``."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", type=Path)
-    parser.add_argument("--langs", default="ka,en", type=lambda s: s.split(","))
-    parser.add_argument("--report", type=Path)
-    args = parser.parse_args(argv)
-    os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
-    report = run_tour(args.out, args.langs)
-    if args.report:
-        args.report.write_text(json.dumps(report, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+def print_report(report: dict[str, Any], out: Path) -> int:
+    """Say each check's outcome; 0 when every check passed."""
     for name, ok, detail in report["checks"]:
         print(f"{'ok    ' if ok else 'FAILED'}  {name}" + ("" if ok else f"  ({detail})"))
     if report["error"]:
         print(report["error"])
-    print(f"{len(report['pictures'])} pictures in {args.out}")
+    print(f"{len(report['pictures'])} pictures in {out}")
     return 0 if report["ok"] else 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,4 @@
-"""`kiosk enroll`, `kiosk queue`, `kiosk sync --once` and `kiosk dev load` through `kiosk.cli.main`,
+"""`kiosk enroll`, `kiosk queue`, `kiosk sync --once` and `kiosk dev load` through `entrypoints.cli.main`,
 against the real reference hub on 127.0.0.1, with the kiosk's data in a temp dir."""
 
 from __future__ import annotations
@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from entrypoints.cli import main
 from hub import backoffice
-from kiosk.cli import main
 from offline.outbox import ItemOutcome, Outbox
-from offline.protocol import ItemResult
-from tests.fixtures.hub_server import RunningHub, hub_server  # noqa: F401  (pytest fixture)
+from protocol.wire import ItemResult
+from tests.fixtures.hub_server import RunningHub
 
 
 @pytest.fixture

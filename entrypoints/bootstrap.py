@@ -10,85 +10,43 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
 from assets import ASSETS_DIR
-from hardware.demo_pki import DemoPki, load_or_make_demo_pki
+from entrypoints.privileged import build_privileged
+from entrypoints.sync_wiring import build_sync_engine, hub_requests_source, printer_state, reader_state
+from hardware.demo_devices import DemoHardware
+from hardware.demo_pki import load_or_make_demo_pki
 from hardware.escpos_printer import open_printer
 from hardware.espeak_speaker import EspeakSpeaker
-from hardware.ports import CardOpener, CardReader, ReceiptPrinter
 from hardware.printer_profiles import PROFILES, PrinterProfile, profile_for_width
-from hardware.simulated_card import SimulatedCardReader, SimulatedIdCard
+from hardware.simulated_card import SimulatedCardReader
 from hardware.simulated_printer import SimulatedPrinter
 from kiosk.catalogue_store import CatalogueStore
-from kiosk.clock import LocalTime, WallClock, utc_now, zone
-from kiosk.config import ConfigError, Settings
+from kiosk.clock import LocalTime, WallClock, utc_now
+from kiosk.config import LANGUAGES, ConfigError, Settings
 from kiosk.i18n import Translator
 from kiosk.identity import CertificateValidator, load_trust_anchors
 from kiosk.journey import IdlePolicy, Journey
 from kiosk.my_requests import MyRequests, outbox_source
-from kiosk.privileged import Privileged, build_privileged
+from kiosk.ports import CardOpener, CardReader, ReceiptPrinter
 from kiosk.revocation import RevocationChecker
+from kiosk.services import Services
 from kiosk.session import Step
 from kiosk.signing import QualifiedSigner
 from kiosk.speech import AudioGuide, NullSpeaker
 from kiosk.staff_session import RoleModes
 from kiosk.submission import Submitter, SubmitterConfig
-from kiosk.sync_setup import hub_requests_source
+from kiosk.sync_supervisor import SyncSupervisor
 from offline.enrollment import NotEnrolled, load_enrollment
 from offline.outbox import Outbox
 from offline.ratings import Ratings
-from offline.sealing import PayloadSealer, decode_key, load_or_make_secret
+from protocol.sealing import PayloadSealer, decode_key, load_or_make_secret
 
 log = logging.getLogger(__name__)
 
-UI_LANGUAGES = ("ka", "en", "ru", "az", "hy")
-
-
-@dataclass
-class DemoHardware:
-    """The simulated devices of a demo kiosk, for the tour and the tests to drive."""
-
-    reader: SimulatedCardReader
-    printer: SimulatedPrinter
-    pki: DemoPki
-    hub_private_key: bytes
-
-    def new_card(self, **kwargs: object) -> SimulatedIdCard:
-        """A fresh demo citizen's card (PIN 1234, signing PIN 123456, PUK 12345678)."""
-        return SimulatedIdCard(self.pki, **kwargs)  # type: ignore[arg-type]
-
-
-@dataclass
-class Services:
-    """Everything the kiosk runs on, wired once."""
-
-    settings: Settings
-    translator: Translator
-    catalogue: CatalogueStore  # call it for the catalogue in force; the sync engine feeds on_catalogue(bytes)
-    card_reader: CardReader
-    open_card: CardOpener
-    printer: ReceiptPrinter | None
-    outbox: Outbox
-    journey: Journey
-    local_time: LocalTime  # the kiosk's own time zone, for what people read
-    demo: DemoHardware | None = None
-    submitter: Submitter | None = None  # the one path a request takes into the outbox (also `kiosk dev load`)
-    audio: AudioGuide | None = None  # spoken prompts; the app attaches it to the journey
-    ratings: Ratings | None = None  # satisfaction counts, for the heartbeat
-    privileged: Privileged | None = None  # audit log, role gate, staff desk (staff and technician modes)
-    validator: CertificateValidator | None = None  # for the card diagnostics (`kiosk diag card`)
-    sync: Any = None  # the SyncEngine once started (kiosk.sync_setup.start_sync); the UI subscribes to it
-    modes: RoleModes | None = None  # citizen / role login / staff / technician mode (kiosk.staff_session)
-    closers: list[Callable[[], None]] = field(default_factory=list)
-
-    def close(self) -> None:
-        """Stop devices and close files."""
-        self.card_reader.stop()
-        for close in reversed(self.closers):
-            close()
 
 
 def _choose(kind: str, name: str, options: dict) -> Callable:
@@ -266,7 +224,7 @@ def build_services(
     data = settings.kiosk.data_dir
     data.mkdir(parents=True, exist_ok=True)
 
-    translator = Translator(ASSETS_DIR / "locale", UI_LANGUAGES, settings.kiosk.language)
+    translator = Translator(ASSETS_DIR / "locale", LANGUAGES, settings.kiosk.language)
     catalogue = CatalogueStore(data)  # the bundled catalogue, or a newer one the hub sent
     local_time = LocalTime(clock, settings.kiosk.zone)
     outbox = Outbox(data / "outbox.sqlite", settings.kiosk.kiosk_id, clock, zone=local_time.tz)
@@ -298,7 +256,20 @@ def build_services(
         personal_number_field=settings.card.personal_number_field,
     )
     journey.subscribe(_reset_language_after_session(translator, settings.kiosk.language))
-    services = Services(
+    privileged = build_privileged(settings, outbox=outbox, printer=printer, catalogue=catalogue,
+                                  translator=translator, journey=journey, clock=clock)
+    modes = RoleModes(
+        journey=journey, access=privileged.access, staff=privileged.staff, open_card=opener,
+        validator=validator, translator=translator, language=settings.kiosk.language,
+        idle=IdlePolicy(settings.kiosk.idle_timeout_s, settings.kiosk.idle_countdown_s), clock=monotonic, wall=clock,
+        personal_number_field=settings.card.personal_number_field,
+    )
+    audio = audio_guide(settings, translator)
+    sync = SyncSupervisor(lambda: build_sync_engine(
+        settings, on_catalogue=catalogue.on_catalogue, printer_state=printer_state(printer),
+        reader_state=reader_state(reader), audit_checkpoint=privileged.audit_checkpoint, clock=clock,
+    ))
+    return Services(
         settings=settings,
         translator=translator,
         catalogue=catalogue,
@@ -308,21 +279,13 @@ def build_services(
         outbox=outbox,
         journey=journey,
         local_time=local_time,
-        demo=demo,
         submitter=submitter,
-        validator=validator,
-        audio=audio_guide(settings, translator),
+        audio=audio,
         ratings=ratings,
+        privileged=privileged,
+        validator=validator,
+        modes=modes,
+        sync=sync,
+        demo=demo,
+        closers=(outbox.close, privileged.audit.close, audio.close),
     )
-    services.closers.append(outbox.close)
-    services.privileged = build_privileged(settings, outbox=outbox, printer=printer, catalogue=services.catalogue,
-                                           translator=translator, journey=journey, clock=clock)
-    services.closers.append(services.privileged.audit.close)
-    services.modes = RoleModes(
-        journey=journey, access=services.privileged.access, staff=services.privileged.staff, open_card=opener,
-        validator=validator, translator=translator, language=settings.kiosk.language,
-        idle=IdlePolicy(settings.kiosk.idle_timeout_s, settings.kiosk.idle_countdown_s), clock=monotonic, wall=clock,
-        personal_number_field=settings.card.personal_number_field,
-    )
-    services.closers.append(services.audio.close)
-    return services

@@ -1,21 +1,29 @@
-"""One error tree for the hardware package; every error names a translation key.
+"""The core's error base, and the device errors that adapters raise through the ports.
 
-The screen shows ``translator(error.translation_key, **error.params)``, so a villager reads
-what happened in their own language. Messages never carry a PIN or personal data.
+Every error names a translation key: the screen shows ``translator(error.translation_key,
+**error.params)``, so a villager reads what happened in their own language. Messages never carry
+a PIN or personal data. Adapters (``hardware/``) raise the device errors below; the core's rules
+raise their own subclasses of ``KioskError``.
 """
 
 from __future__ import annotations
 
 
-class HardwareError(Exception):
-    """Base of every device error."""
+class KioskError(Exception):
+    """Base of every error a person may be told about: it carries a translation key."""
 
-    translation_key = "error.hardware"
+    translation_key = "error.unexpected"
 
     @property
     def params(self) -> dict[str, object]:
         """Values the translated message may use (never secrets)."""
         return {}
+
+
+class HardwareError(KioskError):
+    """Base of every device error."""
+
+    translation_key = "error.hardware"
 
 
 class CardError(HardwareError):

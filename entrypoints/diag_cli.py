@@ -62,8 +62,8 @@ def _print_report(report: dict[str, Any], names: tuple[str, ...]) -> None:
 
 def _card_report(settings: Settings) -> tuple[dict[str, Any], bool]:
     """The card section, with the holder and certificates when ``kiosk.card_diag`` is there."""
+    from entrypoints.bootstrap import build_card_parts
     from kiosk import card_diag
-    from kiosk.bootstrap import build_card_parts
 
     card = build_card_parts(settings)  # no queue, printer or hub key needed to look at a card
     try:
@@ -83,12 +83,12 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(part, ensure_ascii=False, indent=2, default=str))
         else:
-            from kiosk import __version__
+            from protocol import __version__
 
             _print_report({"card": part, "status": part.get("status", "?"), "kiosk_id": settings.kiosk.kiosk_id,
                            "version": __version__}, ("card",))
         return 0 if read else 1
-    report = diagnose(settings)
+    report = diagnose_wired(settings)
     if args.json:
         print(json.dumps(report, ensure_ascii=False, indent=2, default=str))
     else:
@@ -118,3 +118,17 @@ def write_bundle_now(settings: Settings, out_dir: Path, report: dict[str, Any]) 
         audit.close()
         if outbox is not None:
             outbox.close()
+
+
+def diagnose_wired(settings: Settings, **kwargs: Any) -> dict[str, Any]:
+    """``diagnose`` on services wired here (closed after); a kiosk that cannot be wired is reported, not raised."""
+    from entrypoints.bootstrap import build_services
+
+    try:
+        services = build_services(settings)
+    except Exception as exc:  # noqa: BLE001 — a bad setting or a damaged queue file: the report says which
+        return diagnose(settings, None, start_problem=exc, **kwargs)
+    try:
+        return diagnose(settings, services, **kwargs)
+    finally:
+        services.close()

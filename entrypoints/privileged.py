@@ -3,38 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import Callable
 
-from hardware.ports import ReceiptPrinter
-from kiosk.audit import AuditLog, open_audit_log, record_configuration
-from kiosk.catalogue import Catalogue
+from kiosk.audit import open_audit_log, record_configuration
 from kiosk.config import ConfigError, Settings
 from kiosk.diag_system import redacted_config
 from kiosk.i18n import Translator
 from kiosk.journey import Journey
 from kiosk.passcode import PasscodeGate, PasscodeHashInvalid
+from kiosk.ports import ReceiptPrinter
 from kiosk.roles import AccessGate, RoleStore
+from kiosk.services import Privileged
 from kiosk.staff import StaffDesk
 from kiosk.submission import SubmitterConfig
 from kiosk.technician import pinned_hub_sign_key, record_enrolment
 from offline.outbox import Outbox
+from protocol.catalogue import Catalogue
 
 PASSCODE_STATE_FILE = "passcode-tries.json"
-
-
-@dataclass
-class Privileged:
-    """What the staff and technician modes run on."""
-
-    audit: AuditLog
-    access: AccessGate
-    staff: StaffDesk
-
-    def audit_checkpoint(self) -> dict[str, object]:
-        """The audit chain's head for the heartbeat (``{"seq", "hash"}``)."""
-        head = self.audit.checkpoint()
-        return {"seq": head.seq, "hash": head.hash}
 
 
 def build_privileged(settings: Settings, *, outbox: Outbox, printer: ReceiptPrinter | None,

@@ -1,7 +1,7 @@
 """What the staff tour drives the app with: a loopback hub, staff cards, a clock it moves on, fingers, a camera.
 
-The script itself (which screens, in which order, what is checked) is in ``screens.staff_tour``
-and ``screens.staff_tour_visits``; this module holds what the script stands on.
+The script itself (which screens, in which order, what is checked) is in ``demo.staff_tour``
+and ``demo.staff_tour_visits``; this module holds what the script stands on.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ class DemoHub:
 
 def start_demo_hub(folder: Path) -> DemoHub:
     """Initialise a hub in ``folder`` and serve it on a free loopback port, in a thread."""
-    from hub.local import serve_in_thread
+    from demo.local_hub import serve_in_thread
 
     local = serve_in_thread(folder / "hub.db")
     return DemoHub(local.url, local.store, local.stop)
@@ -98,7 +98,7 @@ class TourDriver:
     # -- running ---------------------------------------------------------------------------------
     def start(self) -> None:
         """Begin after the first frames."""
-        from screens.touch import run_script
+        from demo.touch import run_script
 
         run_script(self.app, self.script(), self._failed, first_delay=0.4)
 
@@ -112,7 +112,7 @@ class TourDriver:
         """One finger event at window point (x, y): ``begin`` or ``end``."""
         from kivy.base import EventLoop
 
-        from screens.touch import FingerTouch
+        from demo.touch import FingerTouch
 
         if phase == "begin":
             self._finger = FingerTouch(x, y)
@@ -130,7 +130,7 @@ class TourDriver:
             self.press(Window.width - 8, 8, "end")
 
     def tap(self, widget: Any) -> None:
-        from screens.touch import tap
+        from demo.touch import tap
 
         tap(widget)
 
@@ -138,7 +138,7 @@ class TourDriver:
         return self.app.screen(name)
 
     def digits(self, screen: str, text: str) -> None:
-        from screens.touch import find
+        from demo.touch import find
 
         for digit in text:
             self.tap(find(self.screen(screen).ids.pad, text=digit))
@@ -149,7 +149,7 @@ class TourDriver:
 
         After switching between letters and digits the new keys are laid out on the next frame.
         """
-        from screens.touch import find
+        from demo.touch import find
 
         i = 0
         while i < len(text):
@@ -183,7 +183,7 @@ class TourDriver:
         """Photograph the screen in every language asked for, switching with the top bar's buttons."""
         from kivy.core.window import Window
 
-        from screens.touch import find
+        from demo.touch import find
 
         first = self.app.tr.lang
         for lang in self.langs:

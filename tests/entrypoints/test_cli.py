@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.cli import build_parser, main
+from entrypoints.cli import build_parser, main
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -36,9 +36,9 @@ def test_diag_reports_a_config_error_and_fails(tmp_path: Path, capsys: pytest.Ca
 
 
 def test_bad_config_value_exits_2_with_the_key(tmp_path: Path) -> None:
-    """GIVEN KIOSK_CARD_READER=nfc WHEN `python -m kiosk run` starts THEN it exits 2 naming the key and valid names."""
+    """GIVEN KIOSK_CARD_READER=nfc WHEN `python -m entrypoints run` starts THEN it exits 2 naming the key and valid names."""
     env = {**os.environ, "KIOSK_CARD_DRIVER": "nfc", "KIOSK_KIOSK_DATA_DIR": str(tmp_path)}
-    proc = subprocess.run([sys.executable, "-m", "kiosk", "run"], capture_output=True, text=True, env=env,
+    proc = subprocess.run([sys.executable, "-m", "entrypoints", "run"], capture_output=True, text=True, env=env,
                           cwd=REPO, timeout=60)
     assert proc.returncode == 2
     assert "card.driver: 'nfc'; use one of 'simulated', 'pkcs11'" in proc.stderr
@@ -51,7 +51,7 @@ def test_core_never_imports_kivy() -> None:
         "import kiosk, hardware, offline\n"
         "for pkg in (kiosk, hardware, offline):\n"
         "    for m in pkgutil.walk_packages(pkg.__path__, pkg.__name__ + '.'):\n"
-        "        if m.name != 'kiosk.__main__': importlib.import_module(m.name)\n"
+        "        if m.name != 'entrypoints.__main__': importlib.import_module(m.name)\n"
         "print(sorted(n for n in sys.modules if n.split('.')[0] == 'kivy'))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=60)

@@ -6,7 +6,6 @@ The engine gets its OWN connection to the outbox file: the UI thread keeps the o
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import logging
 from pathlib import Path
@@ -14,7 +13,6 @@ from typing import Any, Callable
 
 import requests
 
-from kiosk import __version__
 from kiosk.catalogue_store import CatalogueStore
 from kiosk.clock import utc_now
 from kiosk.config import Settings
@@ -24,6 +22,7 @@ from offline.hub_client import HubClient
 from offline.outbox import Outbox
 from offline.ratings import SCORES, Ratings
 from offline.sync import DocumentSinks, Health, SyncConfig, SyncEngine
+from protocol import __version__
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +84,9 @@ def build_sync_engine(
                       documents=sinks, clock=clock)
 
 
-def _printer_state(printer: Any) -> Callable[[], str]:
+def printer_state(printer: Any) -> Callable[[], str]:
+    """The printer's state in a word, for the heartbeat."""
+
     def state() -> str:
         if printer is None:
             return "none"
@@ -102,7 +103,9 @@ def _printer_state(printer: Any) -> Callable[[], str]:
     return state
 
 
-def _reader_state(reader: Any) -> Callable[[], str]:
+def reader_state(reader: Any) -> Callable[[], str]:
+    """The readers' state in a word, for the heartbeat."""
+
     def state() -> str:
         try:
             readers = reader.readers()
@@ -111,43 +114,6 @@ def _reader_state(reader: Any) -> Callable[[], str]:
         return f"{len(readers)} reader(s)" if readers else "no reader"
 
     return state
-
-
-def start_sync(services: Any) -> SyncEngine | None:
-    """Start syncing ``services``' outbox in the background; None (and a log line) before enrolment."""
-    try:
-        engine = build_sync_engine(
-            services.settings,
-            on_catalogue=services.catalogue.on_catalogue,
-            printer_state=_printer_state(services.printer),
-            reader_state=_reader_state(services.card_reader),
-            audit_checkpoint=services.privileged.audit_checkpoint if services.privileged else None,
-        )
-    except NotEnrolled:
-        log.warning("not enrolled with a hub: requests stay queued until `kiosk enroll --hub URL --code CODE`")
-        return None
-    services.sync = engine
-    services.closers.append(engine.close)
-    engine.start()
-    return engine
-
-
-def enroll_with_local_hub(settings: Settings) -> Any:
-    """The demo's hub: serve it from this process and enrol the demo kiosk with it (once per hub)."""
-    from hub.local import DEMO_PORT, serve_in_thread
-    from offline.enrollment import enroll
-
-    data = settings.kiosk.data_dir
-    hub = serve_in_thread(data / "local-hub" / "hub.db", port=DEMO_PORT)
-    try:
-        enrolled = load_enrollment(data)
-    except NotEnrolled:
-        enrolled = None
-    seal = base64.b64encode(hub.keys.seal_public).decode("ascii")
-    if enrolled is None or enrolled.hub_url != hub.url or enrolled.hub_seal_public_key != seal:
-        enroll(requests.Session(), hub.url, hub.enroll_code(), data, name=f"demo {settings.kiosk.kiosk_id}",
-               clock=utc_now, force=True)
-    return hub
 
 
 def hub_requests_source(settings: Settings, *, timeout_s: float = 2.0) -> Callable[[str], list[Any]]:

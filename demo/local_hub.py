@@ -7,6 +7,7 @@ path — sealing, signing, batches, statuses — runs in the demo too.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import socket
 import threading
@@ -14,9 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import requests
+
 from hub import enrolment
 from hub.keys import HubKeys, ensure_keys
 from hub.store import HubDatabase, utc_now
+from kiosk.config import Settings
+from offline.enrollment import NotEnrolled, enroll, load_enrollment
 
 DEMO_PORT = 8765  # stable across demo runs when free, so the enrolment's URL stays right
 
@@ -87,3 +92,18 @@ def serve_in_thread(db_path: Path, *, host: str = "127.0.0.1", port: int = 0,
         store.close()
 
     return LocalHub(f"http://{host}:{sock.getsockname()[1]}", db_path, keys, store, stop)
+
+
+def enroll_with_local_hub(settings: Settings) -> LocalHub:
+    """The demo's hub: serve it from this process and enrol the demo kiosk with it (once per hub)."""
+    data = settings.kiosk.data_dir
+    hub = serve_in_thread(data / "local-hub" / "hub.db", port=DEMO_PORT)
+    try:
+        enrolled = load_enrollment(data)
+    except NotEnrolled:
+        enrolled = None
+    seal = base64.b64encode(hub.keys.seal_public).decode("ascii")
+    if enrolled is None or enrolled.hub_url != hub.url or enrolled.hub_seal_public_key != seal:
+        enroll(requests.Session(), hub.url, hub.enroll_code(), data, name=f"demo {settings.kiosk.kiosk_id}",
+               clock=utc_now, force=True)
+    return hub

@@ -9,31 +9,23 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime
 from typing import Any
 
 from assets import ASSETS_DIR
-from hardware.errors import PrinterError
+from entrypoints.bootstrap import printer_profile
 from hardware.escpos_encoding import ENCODING_MODES, encode_receipt
 from hardware.escpos_printer import open_printer
 from hardware.escpos_status import error_for
 from hardware.escpos_transports import URI_EXAMPLES
-from hardware.ports import PaperState, PrinterStatus, ReceiptPrinter
 from hardware.printer_profiles import PROFILES, PrinterProfile
 from hardware.simulated_printer import SimulatedPrinter
-from kiosk.bootstrap import printer_profile
-from kiosk.catalogue import load_catalogue, localized
 from kiosk.clock import LocalTime, utc_now
 from kiosk.config import LANGUAGES, ConfigError, Settings
+from kiosk.errors import PrinterError
 from kiosk.i18n import Translator
-from kiosk.receipts import Receipt, build_receipt
+from kiosk.ports import PaperState, PrinterStatus, ReceiptPrinter
+from kiosk.sample_receipt import sample_receipt
 
-SAMPLE_REQUEST_ID = "00000000-0000-4000-8000-000000000000"
-"""The sample request's id: as long as a real one, so the QR code is as large as a real one's."""
-
-SAMPLE_CITIZEN = {"ka": "ნინო ბერიძე", "en": "Nino Beridze", "ru": "Нино Беридзе", "az": "Nino Beridze",
-                  "hy": "Նինո Բերիձե"}
-SAMPLE_PERSONAL_NUMBER = "01024056789"
 BAUD = 115_200
 
 
@@ -63,28 +55,6 @@ def add_parser(subparsers: Any, common_parent: argparse.ArgumentParser) -> None:
         "[printer] paper_width_dots: no native QR, no downloaded characters)",
     )
     parser.set_defaults(handler=run)
-
-
-def sample_receipt(tr: Translator, language: str, settings: Settings, created_at: datetime) -> Receipt:
-    """A receipt for the catalogue's first service, as a villager would get it, in ``language``."""
-    catalogue = load_catalogue(ASSETS_DIR / "catalogue" / "catalogue.json")
-    service = catalogue.services[0]
-    return build_receipt(
-        tr=lambda key, **params: tr(key, language, **params),
-        language=language,
-        request_id=SAMPLE_REQUEST_ID,
-        receipt_no=f"{settings.kiosk.kiosk_id}-{created_at:%y%m%d}-TEST",
-        agency=localized(catalogue.agencies[service.agency], language),
-        service=localized(service.title, language),
-        created_at=created_at,
-        citizen_name=SAMPLE_CITIZEN[language],
-        personal_number=SAMPLE_PERSONAL_NUMBER,
-        fee=service.fee,
-        delivered=False,
-        next_steps=tr("receipt.next_steps", language, days=service.processing_days),
-        centre_name=settings.kiosk.centre_name,
-        status_url_template=settings.receipt.status_url,
-    )
 
 
 def describe_status(status: PrinterStatus) -> str:

@@ -8,10 +8,48 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Hashable, Mapping, Protocol
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Callable, Hashable, Mapping, Protocol
 
-if TYPE_CHECKING:
-    from kiosk.receipts import Receipt
+
+class LineStyle(enum.Enum):
+    """How a receipt line is set."""
+
+    TITLE = "title"  # large, bold, centred
+    HEADING = "heading"  # bold
+    NORMAL = "normal"
+    SMALL = "small"
+    RULE = "rule"  # a horizontal separator; text ignored
+
+
+@dataclass(frozen=True)
+class ReceiptLine:
+    """One printed line (it may wrap on narrow paper)."""
+
+    text: str
+    style: LineStyle = LineStyle.NORMAL
+    centered: bool = False
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A receipt for one submitted request, already in the villager's language."""
+
+    request_id: str
+    receipt_no: str
+    language: str
+    agency: str
+    service: str
+    created_at: datetime
+    citizen_name: str
+    masked_personal_number: str
+    fee: Decimal
+    delivered: bool
+    state_text: str
+    next_steps: str
+    qr_url: str
+    lines: tuple[ReceiptLine, ...]
 
 
 class CardEventKind(enum.Enum):
@@ -175,3 +213,44 @@ class ReceiptPrinter(Protocol):
 
     def print_receipt(self, receipt: Receipt) -> None:
         """Print one receipt or raise a ``PrinterError``."""
+
+
+class Speaker(Protocol):
+    """Something that can say a sentence aloud."""
+
+    def say(self, text: str, language: str) -> None:
+        """Start saying ``text`` in ``language``, cutting off anything still being said; return at once."""
+
+    def stop(self) -> None:
+        """Stop talking."""
+
+
+class Sealer(Protocol):
+    """Seals a payload to the hub's key (``protocol.sealing.PayloadSealer`` or the bootstrap's current-hub one)."""
+
+    def seal(self, payload: dict[str, Any]) -> bytes:
+        """The payload, readable only with the hub's private key."""
+
+
+class DemoDevices(Protocol):
+    """The simulated twins of a demo kiosk (``hardware.demo_devices.DemoHardware``), for tours and tests to
+    drive: ``reader.insert(card)`` / ``reader.remove()``, ``printer.receipts``, ``new_card()``."""
+
+    @property
+    def reader(self) -> Any:
+        """The simulated card reader (``SimulatedCardReader``)."""
+
+    @property
+    def printer(self) -> Any:
+        """The simulated printer (``SimulatedPrinter``), which keeps what it printed."""
+
+    @property
+    def pki(self) -> Any:
+        """The demo PKI the demo card's certificates come from."""
+
+    @property
+    def hub_private_key(self) -> bytes:
+        """The demo hub's sealing key (the demo kiosk seals to it before any enrolment)."""
+
+    def new_card(self, **kwargs: object) -> Any:
+        """A fresh demo citizen's card (PIN 1234, signing PIN 123456, PUK 12345678)."""

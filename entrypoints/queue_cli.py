@@ -21,15 +21,15 @@ from typing import Any
 import requests
 
 from assets import ASSETS_DIR
+from entrypoints.sync_wiring import build_sync_engine
+from kiosk.clock import LocalTime, utc_now
 from kiosk.config import Settings
 from kiosk.i18n import Translator
-from kiosk.clock import LocalTime, utc_now
-from kiosk.sync_setup import build_sync_engine
 from offline.enrollment import EnrollmentError, check_hub_url, enroll
 from offline.hub_client import HubError
 from offline.outbox import Outbox, OutboxCorrupted, SubmissionState
 from offline.outbox_integrity import clear_marker
-from offline.protocol import ItemResult
+from protocol.wire import ItemResult
 
 CANNOT = 2
 
@@ -198,10 +198,10 @@ def _sync_until_stopped(engine: Any, local: LocalTime) -> int:
 
 
 def _dev_load(settings: Settings, args: argparse.Namespace) -> int:
+    from entrypoints.bootstrap import build_services
     from hardware.demo_pki import DEMO_CITIZEN
-    from kiosk.bootstrap import build_services
-    from kiosk.catalogue import ServiceKind
     from kiosk.identity import Citizen
+    from protocol.catalogue import ServiceKind
 
     # No card and no printing: the card parts are the simulated ones whatever [card] says, so this
     # works on a bare install; requests seal to the enrolled hub, else [hub] public_key, else the demo hub.

@@ -15,10 +15,12 @@ from typing import Callable
 from kivy.clock import Clock
 from kivy.core.window import Window
 
+from demo.touch import find, tap, walk
+from hardware.demo_pki import DEMO_CITIZEN
 from hardware.espeak_speaker import EspeakSpeaker
-from kiosk.bootstrap import DemoHardware
+from kiosk.ports import DemoDevices
+from kiosk.services import Services
 from screens.app import KioskApp
-from screens.touch import find, tap, walk
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +90,7 @@ def _switch_language(lang: str) -> Callable[[KioskApp], None]:
     return action
 
 
-def citizen_journey(demo: DemoHardware, lang: str) -> list[TourStep]:
+def citizen_journey(demo: DemoDevices, lang: str) -> list[TourStep]:
     """Card in, a wrong PIN then the right one, a request with a receipt, "my requests", a PIN change,
     a request with a qualified signature (its signing PIN), the rating, card out; then a card whose
     PIN gets blocked and is unblocked with the PUK."""
@@ -198,7 +200,7 @@ def leftovers(app: KioskApp, secrets: list[str]) -> list[str]:
 class Tour:
     """Runs steps one after another on the Kivy clock and records the outcome."""
 
-    def __init__(self, app: KioskApp, demo: DemoHardware, out_dir: Path, steps: list[TourStep]) -> None:
+    def __init__(self, app: KioskApp, demo: DemoDevices, out_dir: Path, steps: list[TourStep]) -> None:
         self.app = app
         self.demo = demo
         self.out_dir = out_dir
@@ -266,3 +268,28 @@ class Tour:
             record.image.save(target)
             self.result.pictures.append(target)
         self.app.stop()
+
+
+def run_citizen_tour(services: Services, out_dir: Path, lang: str) -> int:
+    """Run the villager's scripted journey on ``services``; 0 when every step reached its screen.
+
+    Kivy must already be prepared (``screens.runner.prepare_kivy``, headless, at the tour's size):
+    it reads its window settings once, when first imported."""
+    from screens.app import KioskApp
+
+    holder: dict[str, Tour] = {}
+
+    def start(app: KioskApp) -> None:
+        tour = Tour(app, services.demo, out_dir, citizen_journey(services.demo, lang))
+        tour.secrets = [*DEMO_CITIZEN.values(), DEMO_PHONE]
+        holder["tour"] = tour
+        tour.start()
+
+    KioskApp(services, on_started=start).run()
+    result = holder["tour"].result
+    for name in result.passed:
+        print(f"ok      {name}")
+    for problem in result.failed:
+        print(f"FAILED  {problem}")
+    print(f"{len(result.pictures)} pictures in {out_dir}")
+    return 0 if result.ok else 1

@@ -1,0 +1,1 @@
+"""Entry points: the `kiosk` command, `python -m entrypoints`, and the one composition root."""
