@@ -21,7 +21,7 @@ DEB_TEST := $(DEB_DEMO) pcscd vsmartcard-vpcd softhsm2 opensc libpcsclite-dev sw
 FUTURE ?= +1100d
 FUTURE_TESTS ?= tests/kiosk tests/offline tests/hub
 
-.PHONY: demo test tour clean
+.PHONY: demo test lint tour clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' \
@@ -51,7 +51,11 @@ demo: $(VENV)/.demo-installed
 tour: $(VENV)/.demo-installed
 	$(VENV)/bin/kiosk demo --tour $(TOUR_DIR) --data-dir build/demo-data
 
-test: $(VENV)/.test-installed
+lint: $(VENV)/.test-installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+
+test: lint
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure"; exit 1; fi; \
 	[ $$rc -eq 0 ] || exit $$rc; \

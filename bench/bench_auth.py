@@ -89,7 +89,7 @@ def _measure(work: Path, runs: int, crl_entries: int) -> dict[str, object]:
         t3 = time.perf_counter()
         prove_possession(card, cert, bytearray(AUTH_PIN.encode()))
         ended = time.perf_counter()
-        for name, span in zip(stages, (t1 - started, t2 - t1, t3 - t2, ended - t3)):
+        for name, span in zip(stages, (t1 - started, t2 - t1, t3 - t2, ended - t3), strict=True):
             stages[name].append(span)
         return ended - started
 

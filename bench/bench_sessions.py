@@ -83,7 +83,7 @@ def slope_per_100(points: list[tuple[int, float]]) -> float:
     xs, ys = [p[0] for p in points], [p[1] for p in points]
     mx, my = statistics.fmean(xs), statistics.fmean(ys)
     den = sum((x - mx) ** 2 for x in xs)
-    return 100 * sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den if den else 0.0
+    return 100 * sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den if den else 0.0
 
 
 def _short(filename: str) -> str:

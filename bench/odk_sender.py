@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-from typing import Callable
+from collections.abc import Callable
 
 import requests
 

@@ -11,9 +11,9 @@ import base64
 import datetime as dt
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import requests
 
@@ -44,7 +44,7 @@ class LocalHub:
         """Stop serving and close the database."""
         self._stop()
 
-    def __enter__(self) -> "LocalHub":
+    def __enter__(self) -> LocalHub:
         return self
 
     def __exit__(self, *_exc: object) -> None:

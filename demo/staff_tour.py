@@ -1,6 +1,7 @@
 """The staff and technician tour: drives the real app with touches through every privileged screen.
 
-``kiosk demo --tour-staff DIR [--report R.json]`` starts a reference hub on 127.0.0.1, then: the hidden gesture, a wrong then right technician passcode,
+``kiosk demo --tour-staff DIR [--report R.json]`` starts a reference hub on 127.0.0.1, then: the
+hidden gesture, a wrong then right technician passcode,
 every technician check (the bundle goes to DIR/usb), enrolment from the screen, "sync now"
 (which fetches the signed role list), a villager's card refused, the staff card and its PIN,
 the queue, a cancellation with a reason and a note, a reprint, the day's report and its printed
@@ -12,8 +13,9 @@ summary, and an assisted session whose request carries "assisted by". Each scree
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from demo.staff_tour_harness import (
     PASSCODE,

@@ -10,8 +10,9 @@ import dataclasses
 import datetime as dt
 import shutil
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 PASSCODE = "482916"  # the demo technician passcode (digits: it is typed on the keypad)
 STAFF = {"personal_number": "01001012345", "given_name": "თამარ", "surname": "კაპანაძე"}

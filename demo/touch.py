@@ -6,8 +6,9 @@ disabled states and overlays behave exactly as they would under a finger.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from itertools import count
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from kivy.base import EventLoop
 from kivy.clock import Clock

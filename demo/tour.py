@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from kivy.clock import Clock
 from kivy.core.window import Window
@@ -277,10 +277,13 @@ def run_citizen_tour(services: Services, out_dir: Path, lang: str) -> int:
     it reads its window settings once, when first imported."""
     from screens.app import KioskApp
 
+    demo = services.demo
+    if demo is None:
+        raise ValueError("the citizen tour needs simulated devices (Settings.simulated())")
     holder: dict[str, Tour] = {}
 
     def start(app: KioskApp) -> None:
-        tour = Tour(app, services.demo, out_dir, citizen_journey(services.demo, lang))
+        tour = Tour(app, demo, out_dir, citizen_journey(demo, lang))
         tour.secrets = [*DEMO_CITIZEN.values(), DEMO_PHONE]
         holder["tour"] = tour
         tour.start()

@@ -10,20 +10,21 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, TypeVar
 
 from assets import ASSETS_DIR
 from entrypoints.privileged import build_privileged
 from entrypoints.sync_wiring import build_sync_engine, hub_requests_source, printer_state, reader_state
 from hardware.demo_devices import DemoHardware
 from hardware.demo_pki import load_or_make_demo_pki
-from hardware.escpos_printer import open_printer
 from hardware.espeak_speaker import EspeakSpeaker
 from hardware.printer_profiles import PROFILES, PrinterProfile, profile_for_width
 from hardware.simulated_card import SimulatedCardReader
 from hardware.simulated_printer import SimulatedPrinter
+from kiosk.audit import open_audit_log
 from kiosk.catalogue_store import CatalogueStore
 from kiosk.clock import LocalTime, WallClock, utc_now
 from kiosk.config import LANGUAGES, ConfigError, Settings
@@ -33,13 +34,14 @@ from kiosk.journey import IdlePolicy, Journey
 from kiosk.my_requests import MyRequests, outbox_source
 from kiosk.ports import CardOpener, CardReader, ReceiptPrinter
 from kiosk.revocation import RevocationChecker
-from kiosk.services import Services
+from kiosk.services import Privileged, Services
 from kiosk.session import Step
 from kiosk.signing import QualifiedSigner
 from kiosk.speech import AudioGuide, NullSpeaker
 from kiosk.staff_session import RoleModes
 from kiosk.submission import Submitter, SubmitterConfig
 from kiosk.sync_supervisor import SyncSupervisor
+from kiosk.technician_desk import TechnicianDesk
 from offline.enrollment import NotEnrolled, load_enrollment
 from offline.outbox import Outbox
 from offline.ratings import Ratings
@@ -47,9 +49,12 @@ from protocol.sealing import PayloadSealer, decode_key, load_or_make_secret
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 
 
-def _choose(kind: str, name: str, options: dict) -> Callable:
+
+def _choose(kind: str, name: str, options: Mapping[str, T]) -> T:
+    """``options[name]``; an unknown name is a ``ConfigError`` listing the valid ones."""
     if name not in options:
         valid = ", ".join(repr(k) for k in options)
         shown = repr(name) if name else "not set"
@@ -119,6 +124,8 @@ def _printer(settings: Settings, demo: DemoHardware | None) -> ReceiptPrinter | 
     if uri == "simulated":
         assert demo is not None
         return demo.printer
+    from hardware.escpos_printer import open_printer  # python-escpos only for a real printer
+
     try:
         return open_printer(uri, printer_profile(settings), mode=settings.printer.mode)
     except ValueError as exc:
@@ -211,6 +218,17 @@ def build_card_parts(settings: Settings, *, clock: Callable[[], dt.datetime] = u
     return CardParts(reader, opener, validator, demo)
 
 
+def _technician_desk(settings: Settings, card: CardParts, *, printer: ReceiptPrinter | None, outbox: Outbox,
+                     translator: Translator, local_time: LocalTime, privileged: Privileged, sync: SyncSupervisor,
+                     clock: Callable[[], dt.datetime]) -> TechnicianDesk:
+    """The technician's desk over this kiosk's parts; audited actions open their own audit connection."""
+    return TechnicianDesk(
+        settings=settings, translator=translator, local_time=local_time, card_reader=card.reader,
+        open_card=card.open_card, validator=card.validator, printer=printer, outbox=outbox, access=privileged.access,
+        sync=sync, open_audit=lambda: open_audit_log(settings.kiosk.data_dir, clock), clock=clock,
+    )
+
+
 def build_services(
     settings: Settings,
     *,
@@ -269,6 +287,8 @@ def build_services(
         settings, on_catalogue=catalogue.on_catalogue, printer_state=printer_state(printer),
         reader_state=reader_state(reader), audit_checkpoint=privileged.audit_checkpoint, clock=clock,
     ))
+    technician = _technician_desk(settings, card, printer=printer, outbox=outbox, translator=translator,
+                                  local_time=local_time, privileged=privileged, sync=sync, clock=clock)
     return Services(
         settings=settings,
         translator=translator,
@@ -286,6 +306,7 @@ def build_services(
         validator=validator,
         modes=modes,
         sync=sync,
+        technician=technician,
         demo=demo,
         closers=(outbox.close, privileged.audit.close, audio.close),
     )

@@ -6,8 +6,9 @@ import argparse
 import logging
 import logging.handlers
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from entrypoints.logs import setup_logging
 from hardware.escpos_cache import keep_capabilities_cache
@@ -68,7 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--tour-staff", type=Path, metavar="DIR",
                       help="run the staff and technician tour headless (with a local reference hub); write "
                       "DIR/<lang>-NN-step.png in Georgian and English (or --lang); exit 0 only if every check passed")
-    demo.add_argument("--lang", choices=LANGUAGES, default=None, help="language: the tour starts in Georgian and switches to it on screen")
+    demo.add_argument("--lang", choices=LANGUAGES, default=None,
+                      help="language: the tour starts in Georgian and switches to it on screen")
     demo.add_argument("--size", type=_size, default=None, metavar="WxH",
                       help="window size, e.g. 1280x800 (default) or 1920x1080")
     demo.add_argument("--data-dir", type=Path, default=None, metavar="DIR",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable
+from collections.abc import Callable
 
 from kiosk.audit import open_audit_log, record_configuration
 from kiosk.config import ConfigError, Settings

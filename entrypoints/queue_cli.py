@@ -51,7 +51,8 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
     qsub = queue.add_subparsers(dest="queue_command", required=True, metavar="ACTION")
     stats = qsub.add_parser("stats", parents=[common], help="counts per state and the oldest queued age")
     stats.add_argument("--json", action="store_true", help="machine-readable output")
-    listing = qsub.add_parser("list", parents=[common], help="requests, newest first (receipt numbers, no personal data)")
+    listing = qsub.add_parser("list", parents=[common],
+                              help="requests, newest first (receipt numbers, no personal data)")
     listing.add_argument("--state", choices=[s.value for s in SubmissionState], help="only this state")
     listing.add_argument("--limit", type=int, default=50, help="at most this many (default 50)")
     listing.add_argument("--json", action="store_true", help="machine-readable output")

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from kiosk.catalogue_store import CatalogueStore
 from kiosk.clock import utc_now
@@ -23,6 +22,9 @@ from offline.outbox import Outbox
 from offline.ratings import SCORES, Ratings
 from offline.sync import DocumentSinks, Health, SyncConfig, SyncEngine
 from protocol import __version__
+
+if TYPE_CHECKING:
+    import requests  # imported where a request is made: it is not needed before the first frame
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,8 @@ def build_sync_engine(
     if enrollment is None:
         raise NotEnrolled("run kiosk enroll --hub URL --code CODE first")
     identity = enrollment.identity(data)
+    import requests
+
     client = HubClient(session or requests.Session(), enrollment.hub_url, identity, clock=clock,
                        timeout_s=settings.hub.timeout_s)
     outbox = Outbox(data / "outbox.sqlite", settings.kiosk.kiosk_id, clock, zone=settings.kiosk.zone)
@@ -125,9 +129,14 @@ def hub_requests_source(settings: Settings, *, timeout_s: float = 2.0) -> Callab
     from kiosk.my_requests import HubUnreachable, RequestSummary
     from offline.hub_client import HubError
 
-    session = requests.Session()
+    sessions: list[requests.Session] = []  # one kept-alive session, made at the first question
 
     def remote(key: str) -> list[RequestSummary]:
+        import requests
+
+        if not sessions:
+            sessions.append(requests.Session())
+        session = sessions[0]
         data = settings.kiosk.data_dir
         try:
             enrollment = load_enrollment(data)

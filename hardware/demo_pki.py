@@ -11,9 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Literal
+from typing import Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -271,9 +272,16 @@ def _dump(issued: Issued) -> bytes:
 
 
 def _load(blob: bytes) -> Issued:
-    key = serialization.load_pem_private_key(blob, password=None)
+    # Our own cache, written 0600 by make_demo_pki: OpenSSL's full RSA key check (primality of p
+    # and q: ~35 ms a key, 0.18 s of every demo start) is skipped for the cheap ones below; a key
+    # that fails them is "unreadable" (ValueError) and the PKI is made anew, as before.
+    key = serialization.load_pem_private_key(blob, password=None, unsafe_skip_rsa_key_validation=True)
     assert isinstance(key, rsa.RSAPrivateKey)
-    return Issued(key, x509.load_pem_x509_certificate(blob))
+    cert = x509.load_pem_x509_certificate(blob)
+    numbers = key.private_numbers()
+    if numbers.p * numbers.q != numbers.public_numbers.n or cert.public_key() != key.public_key():
+        raise ValueError("the private key does not match its certificate")
+    return Issued(key, cert)
 
 
 _PARTS = ("root", "auth_ca", "sign_ca", "citizen_auth", "citizen_sign")
@@ -309,7 +317,7 @@ def load_or_make_demo_pki(folder: Path, now: dt.datetime) -> DemoPki:
             log.warning("demo PKI in %s renewed: %s", folder, reason)
     pki = make_demo_pki(now)
     folder.mkdir(parents=True, exist_ok=True)
-    for part, path in zip(_PARTS, files):
+    for part, path in zip(_PARTS, files, strict=True):
         path.write_bytes(_dump(getattr(pki, part)))
         path.chmod(0o600)
     return pki

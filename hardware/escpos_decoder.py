@@ -179,7 +179,7 @@ class _Interpreter:
             glyph = emphasised(glyph)
         if mode.width_mul > 1 or mode.height_mul > 1:
             glyph = glyph.resize(
-                (glyph.width * mode.width_mul, glyph.height * mode.height_mul), Image.NEAREST
+                (glyph.width * mode.width_mul, glyph.height * mode.height_mul), Image.Resampling.NEAREST
             )
         if self._line.width + glyph.width > self._paper.width:
             self._flush_line()  # the printer wraps at the right margin by itself
@@ -281,7 +281,7 @@ class _Interpreter:
         scale = mode % 48  # bit 0 doubles the width, bit 1 the height
         if scale:
             image = image.resize(
-                (image.width * (1 + (scale & 1)), image.height * (1 + (scale >> 1))), Image.NEAREST
+                (image.width * (1 + (scale & 1)), image.height * (1 + (scale >> 1))), Image.Resampling.NEAREST
             )
         self._paper.place(image, self._mode.align)
 

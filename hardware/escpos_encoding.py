@@ -17,9 +17,7 @@ from __future__ import annotations
 import copy
 import textwrap
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Protocol
-
 
 from escpos.capabilities import Profile as EscposProfile
 from escpos.constants import QR_ECLEVEL_M

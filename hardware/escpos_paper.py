@@ -63,6 +63,7 @@ def user_glyph(columns: bytes, rows_bytes: int, width: int, font_b: bool) -> Ima
     cell_w, _ = FONT_B_CELL if font_b else FONT_A_CELL
     glyph = Image.new("1", (max(cell_w, width), rows_bytes * 8), 1)
     pixels = glyph.load()
+    assert pixels is not None  # an image made just above is loaded
     for x in range(width):
         for y in range(rows_bytes * 8):
             if columns[x * rows_bytes + y // 8] & (0x80 >> (y % 8)):

@@ -76,14 +76,14 @@ def glyph_cell(char: str) -> Image.Image:
     """``char`` drawn into a 12 x 24 font-A cell, 1-bit, black on white, on the printer baseline."""
     font = _big_font()
     left, _, right, _ = font.getbbox(char, anchor="ls")
-    ink_width = max(1, right - left)
+    ink_width = max(1, int(right - left))
     big = Image.new("L", (ink_width, CELL_HEIGHT * SUPERSAMPLE), 255)
     ImageDraw.Draw(big).text(
         (-left, BASELINE_ROW * SUPERSAMPLE), char, font=font, fill=0, anchor="ls"
     )
     condense = CONDENSE if char in GEORGIAN_LETTERS else 1.0  # a condensed • looks like '
     width = max(1, min(INK_COLUMNS, round(ink_width * condense / SUPERSAMPLE)))
-    small = big.resize((width, CELL_HEIGHT), Image.LANCZOS)
+    small = big.resize((width, CELL_HEIGHT), Image.Resampling.LANCZOS)
     cell = Image.new("L", (CELL_WIDTH, CELL_HEIGHT), 255)
     cell.paste(small, ((INK_COLUMNS - width) // 2, 0))
     return cell.point(lambda v: 0 if v < 128 else 255, mode="1")
@@ -95,6 +95,7 @@ def column_format(cell: Image.Image) -> bytes:
     Blank columns on the right are left out: the printer leaves them white anyway.
     """
     pixels = cell.load()
+    assert pixels is not None  # a drawn cell is loaded
     columns = []
     for x in range(cell.width):
         column = bytearray(COLUMN_BYTES)
@@ -156,7 +157,8 @@ def plan_user_chars(lines: Sequence[ReceiptLine]) -> UdcPlan:
         glyphs, ascii_used = more_glyphs, more_ascii
         chosen.add(line)
     free = [code for code in DEFINABLE_CODES if chr(code) not in ascii_used]
-    return UdcPlan(dict(zip(sorted(glyphs), free)), frozenset(chosen))
+    # there are more free codes than glyphs: the spare codes stay unused
+    return UdcPlan(dict(zip(sorted(glyphs), free, strict=False)), frozenset(chosen))
 
 
 class _Printer(Protocol):

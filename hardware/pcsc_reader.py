@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from kiosk.errors import ReaderUnavailable
 from kiosk.ports import CardEvent, CardEventKind, ReaderInfo, card_events

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, Mapping
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
@@ -108,9 +108,10 @@ class Pkcs11IdCard:
 
     def certificates(self) -> CardCertificates:
         """The authentication and signing certificates read when the card was opened."""
-        self._module.token(self._keys[PinKind.AUTH].token)  # CardRemoved if the card left
+        auth = self._key(PinKind.AUTH)
+        self._module.token(auth.token)  # CardRemoved if the card left
         sign = self._keys[PinKind.SIGN]
-        return CardCertificates(self._keys[PinKind.AUTH].certificate, sign.certificate if sign else None)
+        return CardCertificates(auth.certificate, sign.certificate if sign else None)
 
     def pin_status(self, which: PinKind) -> PinStatus:
         """The PIN's state from the token flags, read now."""
@@ -261,7 +262,8 @@ def discover_keys(module: Pkcs11Module, tokens: tuple[TokenRef, ...]) -> tuple[K
                     certs = [
                         (c[Attribute.ID], c[Attribute.VALUE])
                         for c in session.get_objects(
-                            {Attribute.CLASS: ObjectClass.CERTIFICATE, Attribute.CERTIFICATE_TYPE: CertificateType.X_509}
+                            {Attribute.CLASS: ObjectClass.CERTIFICATE,
+                             Attribute.CERTIFICATE_TYPE: CertificateType.X_509}
                         )
                     ]
                     key_ids = {
@@ -277,6 +279,7 @@ def discover_keys(module: Pkcs11Module, tokens: tuple[TokenRef, ...]) -> tuple[K
                 # A certificate whose key is visible here is on the token of that key's PIN.
                 candidates[role].append((key_id in key_ids, KeyOnCard(ref, key_id, der)))
     best = {role: max(found, key=lambda c: c[0])[1] if found else None for role, found in candidates.items()}
-    if best[PinKind.AUTH] is None:
+    auth = best[PinKind.AUTH]
+    if auth is None:
         raise CardUnsupported("no authentication certificate on the card")
-    return best[PinKind.AUTH], best[PinKind.SIGN]
+    return auth, best[PinKind.SIGN]

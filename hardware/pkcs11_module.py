@@ -21,6 +21,7 @@ import logging
 import re
 import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from kiosk.errors import CardError, CardRemoved, CardUnsupported, PinIncorrect, PinLocked, ReaderUnavailable
 from kiosk.ports import PinState, PinStatus
@@ -31,7 +32,7 @@ try:
 
     _DEP_PKCS11 = True
 except ImportError:  # the demo runs on laptops without python-pkcs11
-    pkcs11 = None
+    pkcs11 = None  # type: ignore[assignment]  # is_usable() says so before anything touches it
     _DEP_PKCS11 = False
 
 log = logging.getLogger(__name__)
@@ -52,7 +53,7 @@ class TokenRef:
     slot_description: str
     label: str
     serial: bytes
-    slot: object = field(default=None, compare=False, repr=False)  # python-pkcs11's Slot, to ask again
+    slot: Any = field(default=None, compare=False, repr=False)  # python-pkcs11's Slot, to ask again
     protected_auth_path: bool = field(default=False, compare=False)  # PIN typed on the reader's keypad
 
     @property
@@ -171,7 +172,7 @@ def group_cards(refs: list[TokenRef]) -> dict[str, tuple[TokenRef, ...]]:
     members_of = [tuple(sorted(m, key=lambda t: t.slot_id)) for m in groups.values()]
     prefixes = [m[0].label_prefix for m in members_of]
     named = {}
-    for members, prefix in zip(members_of, prefixes):
+    for members, prefix in zip(members_of, prefixes, strict=True):
         if members[0].slot_description in shared or prefixes.count(prefix) > 1:
             named[members[0].slot_description] = members
         else:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from hardware.pkcs11_module import Pkcs11Module, SlotView
 from kiosk.errors import ReaderUnavailable

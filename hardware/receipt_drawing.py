@@ -71,7 +71,7 @@ def _row_metrics(px: int, bold: bool) -> tuple[int, int]:
     """(row height, y to draw at) for one drawn row: the ink extent plus a printer-like gap."""
     _, top, _, bottom = bundled_font(px, bold).getbbox(_TALLEST_GLYPHS, anchor="la")
     gap = max(4, px // 4)
-    return bottom - top + gap, gap // 2 - top
+    return int(bottom - top + gap), int(gap // 2 - top)
 
 
 def _wrap_pixels(text: str, font: ImageFont.FreeTypeFont, width: int) -> list[str]:
@@ -143,7 +143,7 @@ def render_qr(url: str, module_dots: int) -> Image.Image:
     matrix = _qr_matrix(url)
     image = Image.new("1", (len(matrix), len(matrix)), 1)
     image.putdata([0 if dark else 1 for row in matrix for dark in row])
-    return image.resize((image.width * module_dots, image.height * module_dots), Image.NEAREST)
+    return image.resize((image.width * module_dots, image.height * module_dots), Image.Resampling.NEAREST)
 
 
 def centred(image: Image.Image, width_dots: int) -> Image.Image:

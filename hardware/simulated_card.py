@@ -10,7 +10,7 @@ from __future__ import annotations
 import hmac
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, utils

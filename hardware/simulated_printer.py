@@ -12,14 +12,14 @@ import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PIL import Image
-
-from hardware.escpos_decoder import decode
-from hardware.escpos_encoding import encode_receipt
 from hardware.escpos_status import error_for
 from hardware.printer_profiles import PROFILES, PrinterProfile
 from kiosk.ports import PaperState, PrinterStatus, Receipt
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,11 @@ class SimulatedPrinter:
     def print_receipt(self, receipt: Receipt) -> None:
         """Encode, 'print' and keep ``receipt``, or raise the error a real printer would cause."""
         self._raise_unless_ready()
+        # python-escpos (its printer database), Pillow and qrcode load with the first receipt, not
+        # at start-up: the kiosk draws its first screen without them (bench/bench_startup.py)
+        from hardware.escpos_decoder import decode
+        from hardware.escpos_encoding import encode_receipt
+
         data = encode_receipt(receipt, self.profile, self.mode)
         printed = PrintedReceipt(
             receipt=receipt, data=data, image=decode(data, self.profile.width_dots)

@@ -42,7 +42,8 @@ from protocol import __version__
 from protocol.wire import API_PREFIX, MAX_BATCH_ITEMS, SignatureProblem, SignedBy, verify_request
 
 log = logging.getLogger("hub")
-_UNAUTHORISED = {401: {"model": Problem, "description": "missing_headers | unknown_kiosk | bad_date | "
+_UNAUTHORISED: dict[int | str, dict[str, Any]] = {401: {
+    "model": Problem, "description": "missing_headers | unknown_kiosk | bad_date | "
                        "stale_date | bad_nonce | bad_signature | replay"}}
 _SIGNED: dict[str, Any] = {"parameters": SIGNED_HEADERS_DOC}
 _BATCH_SCHEMA = {"type": "object", "required": ["items"], "properties": {

@@ -60,7 +60,7 @@ def fleet(store: HubDatabase) -> list[dict[str, Any]]:
 
 def _summary(row: tuple) -> dict[str, Any]:
     keys = [k.strip() for k in _SUMMARY.split(",")]
-    out = dict(zip(keys, row))
+    out = dict(zip(keys, row, strict=True))
     out["synthetic"] = bool(out["synthetic"])
     return out
 

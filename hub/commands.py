@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import socket
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from hub import backoffice, documents, enrolment
 from hub.keys import HubKeysMissing, ensure_keys, load_keys, seal_key_path, sign_key_path

@@ -41,7 +41,7 @@ class SignedDocument:
 def _store(store: HubDatabase, keys: HubKeys, name: str, body: bytes) -> SignedDocument:
     doc = SignedDocument(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"', sign_document(keys.sign_key, body))
     with store.write() as db:
-        db["documents"].upsert({"name": name, "body": body, "etag": doc.etag, "signature": doc.signature,
+        db.table("documents").upsert({"name": name, "body": body, "etag": doc.etag, "signature": doc.signature,
                                 "published_at": store.now()}, pk="name")
     return doc
 
@@ -90,7 +90,7 @@ def add_role(store: HubDatabase, personal_number: str, role: str, name: str) -> 
     if role not in ROLES:
         raise DocumentError(f"role must be one of {', '.join(ROLES)}")
     with store.write() as db:
-        db["roles"].upsert({"personal_number": personal_number, "role": role, "name": name,
+        db.table("roles").upsert({"personal_number": personal_number, "role": role, "name": name,
                             "added_at": store.now()}, pk=("personal_number", "role"))
 
 

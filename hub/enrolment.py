@@ -49,7 +49,7 @@ def make_code(store: HubDatabase, valid_for: dt.timedelta = DEFAULT_CODE_VALIDIT
     raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
     now = store.clock()
     with store.write() as db:
-        db["enrol_codes"].insert({
+        db.table("enrol_codes").insert({
             "code_hash": _hash_code(raw), "created_at": now.isoformat(),
             "expires_at": (now + valid_for).isoformat(), "spent_at": None, "kiosk_id": None,
         })
@@ -80,7 +80,7 @@ def enrol(store: HubDatabase, code: str, device_key: bytes, name: str) -> str:
             raise EnrolmentRefused("revoked")
         if known is None:
             kiosk_id = "k-" + secrets.token_hex(8)
-            db["kiosks"].insert({"id": kiosk_id, "verify_key": device_key, "name": name[:100],
+            db.table("kiosks").insert({"id": kiosk_id, "verify_key": device_key, "name": name[:100],
                                  "enrolled_at": now.isoformat(), "revoked": 0, "revoked_at": None})
         else:
             kiosk_id = known[0]

@@ -103,7 +103,7 @@ def requests_for(db: sqlite_utils.Database, kiosk_id: str, citizen_key: str) -> 
         [kiosk_id, citizen_key, REQUESTS_PAGE],
     ).fetchall()
     keys = ("id", "receipt_no", "service", "state", "created_at", "changed_at")
-    return [dict(zip(keys, r)) for r in rows]
+    return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
 def record_heartbeat(db: sqlite_utils.Database, kiosk_id: str, beat: Heartbeat, now: str) -> None:
@@ -112,10 +112,10 @@ def record_heartbeat(db: sqlite_utils.Database, kiosk_id: str, beat: Heartbeat, 
     queue = beat.queue
     depth = sum(v for k, v in queue.items() if k in ("queued", "sending") and isinstance(v, int))
     oldest = queue.get("oldest_queued_age_s")
-    db["heartbeats"].insert({"kiosk_id": kiosk_id, "received_at": now, "body": body})
+    db.table("heartbeats").insert({"kiosk_id": kiosk_id, "received_at": now, "body": body})
     horizon = dt.datetime.fromisoformat(now) - HEARTBEAT_HISTORY
     db.execute("DELETE FROM heartbeats WHERE kiosk_id = ? AND received_at < ?", [kiosk_id, horizon.isoformat()])
-    db["heartbeat_latest"].upsert({
+    db.table("heartbeat_latest").upsert({
         "kiosk_id": kiosk_id, "received_at": now, "version": beat.version, "queue_depth": depth,
         "oldest_queued_age_s": float(oldest) if isinstance(oldest, (int, float)) else None,
         "printer": beat.printer, "reader": beat.reader, "body": body,

@@ -6,7 +6,7 @@ import base64
 import datetime as dt
 import enum
 import uuid
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError, field_validator
 
@@ -52,7 +52,7 @@ class SubmissionItem(BaseModel):
     receipt_no: StrictStr = Field(min_length=1, max_length=64)
     service: StrictStr = Field(min_length=1, max_length=64)
     created_at: StrictStr = Field(description="ISO 8601 with a time zone")
-    citizen_key: Optional[StrictStr] = Field(default=None, max_length=128)
+    citizen_key: StrictStr | None = Field(default=None, max_length=128)
     synthetic: StrictBool = False
     sealed: StrictStr = Field(description="base64 of the libsodium sealed box", max_length=200_000)
 
@@ -87,9 +87,9 @@ class SubmissionBatch(BaseModel):
 class ItemVerdict(BaseModel):
     """The hub's verdict on one item, in the order sent."""
 
-    id: Optional[str]
+    id: str | None
     result: Literal["accepted", "duplicate", "rejected"]
-    reason: Optional[str] = None
+    reason: str | None = None
 
 
 class BatchAnswer(BaseModel):
@@ -103,7 +103,7 @@ class StatusChange(BaseModel):
 
     id: str
     state: HubState
-    reason: Optional[str]
+    reason: str | None
     changed_at: str
 
 
@@ -142,7 +142,7 @@ class Heartbeat(BaseModel):
     printer: StrictStr = Field(default="", max_length=200)
     reader: StrictStr = Field(default="", max_length=200)
     ratings: dict[str, int] = Field(default_factory=dict)
-    audit_checkpoint: Optional[dict[str, Any]] = None
+    audit_checkpoint: dict[str, Any] | None = None
 
 
 class RoleEntry(BaseModel):

@@ -11,8 +11,8 @@ import contextlib
 import datetime as dt
 import sqlite3
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
@@ -29,17 +29,17 @@ def utc_now() -> dt.datetime:
 @MIGRATIONS()
 def m001_hub(db: sqlite_utils.Database) -> None:
     """Kiosks, enrolment codes, submissions, duplicates, nonces, heartbeats, documents, roles."""
-    db["kiosks"].create(
+    db.table("kiosks").create(
         {"id": str, "verify_key": bytes, "name": str, "enrolled_at": str, "revoked": int, "revoked_at": str},
         pk="id", not_null={"verify_key", "enrolled_at"}, defaults={"revoked": 0},
     )
-    db["kiosks"].create_index(["verify_key"], unique=True)
+    db.table("kiosks").create_index(["verify_key"], unique=True)
     # Codes are stored as a hash: a copy of the database does not hand out enrolments.
-    db["enrol_codes"].create(
+    db.table("enrol_codes").create(
         {"code_hash": str, "created_at": str, "expires_at": str, "spent_at": str, "kiosk_id": str},
         pk="code_hash", not_null={"created_at", "expires_at"},
     )
-    db["submissions"].create(
+    db.table("submissions").create(
         {
             "id": str, "kiosk_id": str, "receipt_no": str, "service": str, "created_at": str,
             "citizen_key": str, "synthetic": int, "sealed": bytes, "received_at": str,
@@ -49,26 +49,26 @@ def m001_hub(db: sqlite_utils.Database) -> None:
         not_null={"kiosk_id", "receipt_no", "service", "created_at", "sealed", "received_at", "state", "changed_at"},
         defaults={"synthetic": 0},
     )
-    db["submissions"].create_index(["kiosk_id", "status_seq"])
-    db["submissions"].create_index(["status_seq"], unique=True)  # NULLs allowed: never changed yet
-    db["submissions"].create_index(["kiosk_id", "citizen_key"])
-    db["submissions"].create_index(["state"])
-    db["duplicates"].create(
+    db.table("submissions").create_index(["kiosk_id", "status_seq"])
+    db.table("submissions").create_index(["status_seq"], unique=True)  # NULLs allowed: never changed yet
+    db.table("submissions").create_index(["kiosk_id", "citizen_key"])
+    db.table("submissions").create_index(["state"])
+    db.table("duplicates").create(
         {"submission_id": str, "kiosk_id": str, "count": int, "last_at": str}, pk="submission_id",
     )
-    db["nonces"].create({"kiosk_id": str, "nonce": str, "signed_at": str}, pk=("kiosk_id", "nonce"))
-    db["nonces"].create_index(["signed_at"])
-    db["heartbeat_latest"].create(
+    db.table("nonces").create({"kiosk_id": str, "nonce": str, "signed_at": str}, pk=("kiosk_id", "nonce"))
+    db.table("nonces").create_index(["signed_at"])
+    db.table("heartbeat_latest").create(
         {"kiosk_id": str, "received_at": str, "version": str, "queue_depth": int,
          "oldest_queued_age_s": float, "printer": str, "reader": str, "body": str},
         pk="kiosk_id",
     )
-    db["heartbeats"].create({"id": int, "kiosk_id": str, "received_at": str, "body": str}, pk="id")
-    db["heartbeats"].create_index(["kiosk_id", "received_at"])
-    db["documents"].create(
+    db.table("heartbeats").create({"id": int, "kiosk_id": str, "received_at": str, "body": str}, pk="id")
+    db.table("heartbeats").create_index(["kiosk_id", "received_at"])
+    db.table("documents").create(
         {"name": str, "body": bytes, "etag": str, "signature": str, "published_at": str}, pk="name",
     )
-    db["roles"].create(
+    db.table("roles").create(
         {"personal_number": str, "role": str, "name": str, "added_at": str}, pk=("personal_number", "role"),
     )
 

@@ -21,9 +21,10 @@ import json
 import re
 import sqlite3
 import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
@@ -83,7 +84,7 @@ class Actor:
     display_name: str = field(default="", compare=False)  # for the screen only; never written to the log
 
     @classmethod
-    def system(cls) -> "Actor":
+    def system(cls) -> Actor:
         """The kiosk itself (start-up checks, detected changes)."""
         return cls("system", "-")
 

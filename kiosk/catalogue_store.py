@@ -16,11 +16,19 @@ import threading
 from pathlib import Path
 
 from offline.atomic_files import write_atomic
-from protocol.catalogue import BUNDLED_PATH, Catalogue, CatalogueError, catalogue_from_bytes, load_catalogue
+from protocol.catalogue import (
+    BUNDLED_PATH,
+    Catalogue,
+    CatalogueError,
+    catalogue_from_bytes,
+    load_catalogue,
+    schema_digest,
+)
 
 log = logging.getLogger(__name__)
 
 STORED_NAME = "catalogue.json"
+CHECKED_NAME = "schema-checked.txt"  # digests of files that passed the schema (a cache; safe to delete)
 
 
 class CatalogueUpdate(enum.Enum):
@@ -38,18 +46,39 @@ class CatalogueStore:
     def __init__(self, data_dir: Path, bundled: Path = BUNDLED_PATH) -> None:
         self._folder = data_dir / "catalogue"
         self._lock = threading.Lock()
-        self._current = load_catalogue(bundled)  # a broken bundled file stops the kiosk: CatalogueError
+        checked = self._checked()
+        self._current = load_catalogue(bundled, checked=checked)  # a broken bundled file stops the kiosk
         self._source = "bundled"
         stored = self._folder / STORED_NAME
+        for_next_start = [bundled]
         if stored.exists():
             try:
-                pulled = load_catalogue(stored)
+                pulled = load_catalogue(stored, checked=checked)
             except CatalogueError as exc:
                 # a damaged file on disk must not stop the kiosk: the bundled one still works
                 log.warning("stored catalogue ignored: %s", exc)
             else:
+                for_next_start.append(stored)
                 if pulled.version > self._current.version:
                     self._current, self._source = pulled, "hub"
+        self._remember_checked(for_next_start, checked)
+
+    def _checked(self) -> frozenset[str]:
+        """Digests of catalogue files (with the schema) that passed the schema at an earlier start."""
+        try:
+            return frozenset((self._folder / CHECKED_NAME).read_text(encoding="ascii").split())
+        except (OSError, UnicodeDecodeError):
+            return frozenset()
+
+    def _remember_checked(self, paths: list[Path], known: frozenset[str]) -> None:
+        """Note the files just loaded as checked, so the next start skips the schema (about 60 ms)."""
+        try:
+            digests = sorted({schema_digest(p.read_bytes()) for p in paths})
+            if set(digests) != set(known):
+                self._folder.mkdir(parents=True, exist_ok=True)
+                write_atomic(self._folder / CHECKED_NAME, "\n".join(digests).encode("ascii"))
+        except OSError as exc:  # only a little slower next time
+            log.info("catalogue check not remembered: %s", exc.strerror)
 
     def __call__(self) -> Catalogue:
         """The catalogue in force now (``Services.catalogue`` is this store)."""

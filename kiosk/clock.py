@@ -10,7 +10,7 @@ time by default, whatever the machine's own ``TZ`` says.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable
+from collections.abc import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WallClock = Callable[[], dt.datetime]

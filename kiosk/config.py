@@ -11,9 +11,10 @@ import datetime as dt
 import os
 import tomllib
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from kiosk.clock import zone
 
@@ -136,7 +137,7 @@ class Settings:
         """True when any device is a simulated twin (the screen then shows a banner)."""
         return "simulated" in (self.card.driver, self.card.reader, self.printer.uri)
 
-    def simulated(self, data_dir: Path | None = None) -> "Settings":
+    def simulated(self, data_dir: Path | None = None) -> Settings:
         """These settings with every device simulated (``kiosk demo``), optionally elsewhere."""
         return dataclasses.replace(
             self,
@@ -217,7 +218,7 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
     if unknown:
         raise ConfigError(f"[{unknown[0]}]: unknown section; known: {', '.join(sorted(_SECTIONS))}")
     sections = {}
-    for name, fld in _SECTIONS.items():
+    for name in _SECTIONS:
         table = data.get(name, {})
         if not isinstance(table, dict):
             raise ConfigError(f"[{name}] must be a table")

@@ -8,9 +8,9 @@ Built from the outbox's clear fields and the rating counts only, so nothing pers
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Callable
 
 from kiosk.audit import Actor, AuditAction, AuditLog
 from kiosk.errors import PrinterError, PrinterOffline

@@ -15,8 +15,9 @@ import json
 import os
 import re
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from kiosk.audit import Actor, AuditAction, AuditLog
 from kiosk.config import Settings

@@ -17,7 +17,6 @@ import sqlite3
 import sys
 from collections import deque
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,9 @@ class DiskThresholds:
 
     warning_bytes: int = 1_000_000_000
     error_bytes: int = 200_000_000
+
+
+DEFAULT_DISK = DiskThresholds()  # frozen: one shared default is safe
 
 
 def redact(text: str) -> str:
@@ -75,6 +77,8 @@ def redacted_config(settings: Settings, *, fingerprint_secrets: bool = False) ->
 
 def versions() -> dict[str, str | None]:
     """This kiosk's software: Python, SQLite, the OS and the main packages (never importing them)."""
+    from importlib import metadata  # ~10 ms, for diagnostics only: not on the kiosk's start-up path
+
     found: dict[str, str | None] = {"python": sys.version.split()[0], "sqlite": sqlite3.sqlite_version,
                                     "os": _os_name(), "kernel": platform.release()}
     for name in PACKAGES:
@@ -135,7 +139,7 @@ def _gb(n: float) -> str:
     return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.0f} MB"
 
 
-def system_section(settings: Settings, *, disk: DiskThresholds = DiskThresholds(), log_path: Path,
+def system_section(settings: Settings, *, disk: DiskThresholds = DEFAULT_DISK, log_path: Path,
                    hot_c: float = 85.0, low_memory_bytes: int = 100_000_000) -> dict[str, Any]:
     """Disk free in the data directory (against ``disk``), memory, load, temperatures, versions, config, errors."""
     data = settings.kiosk.data_dir

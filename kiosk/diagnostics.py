@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import enum
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
-
-import requests
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kiosk.clock import utc_now
 from kiosk.config import ConfigError, Settings
-from kiosk.diag_system import DiskThresholds, system_section
+from kiosk.diag_system import DEFAULT_DISK, DiskThresholds, system_section
 from kiosk.errors import HardwareError, ReaderUnavailable
 from kiosk.ports import CardReader, PaperState, PrinterStatus, ReceiptPrinter
-from kiosk.services import Services
+from offline.outbox import Outbox
+
+if TYPE_CHECKING:
+    import requests  # imported where a request is made: it is not needed before the first frame
 
 __all__ = ["DiskThresholds", "Status", "card_section", "diagnose", "exit_code", "hub_section",
            "printer_section", "queue_section", "system_section"]
@@ -89,6 +91,8 @@ def hub_section(url: str, *, timeout_s: float = 3.0, session: requests.Session |
     """Whether the hub answers an HTTP GET, and how fast; no hub configured is a warning."""
     if not url:
         return section(Status.WARNING, "no hub configured: requests stay queued on this kiosk", url=None)
+    import requests
+
     http = session or requests.Session()
     started = time.monotonic()
     try:
@@ -143,8 +147,24 @@ def _configured_hub_url(settings: Settings) -> str:
     return str(enrolment.get("hub_url") or enrolment.get("hub") or "")
 
 
-def diagnose(settings: Settings, services: Services | None, *, start_problem: BaseException | None = None,
-             disk: DiskThresholds = DiskThresholds(), hub_timeout_s: float = 3.0,
+class DiagnosedParts(Protocol):
+    """What ``diagnose`` looks at of a wired kiosk (``Services`` has these; so does the technician's desk)."""
+
+    @property
+    def card_reader(self) -> CardReader:
+        """The card reader."""
+
+    @property
+    def printer(self) -> ReceiptPrinter | None:
+        """The receipt printer, None when none is configured."""
+
+    @property
+    def outbox(self) -> Outbox:
+        """The request queue."""
+
+
+def diagnose(settings: Settings, services: DiagnosedParts | None, *, start_problem: BaseException | None = None,
+             disk: DiskThresholds = DEFAULT_DISK, hub_timeout_s: float = 3.0,
              log_path: Path | None = None) -> dict[str, Any]:
     """Every section for this kiosk, plus ``status`` (the worst of them) and any start-up problem.
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from kiosk.identity import Citizen
 from protocol.catalogue import FieldType, FormField, localized

@@ -13,9 +13,9 @@ import datetime as dt
 import enum
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -261,7 +261,8 @@ class CertificateValidator:
         if self.policy is RevocationPolicy.OFF:
             return RevocationResult(RevocationStatus.UNKNOWN, RevocationMethod.NONE, "revocation checking is off")
         if self._revocation is None:
-            result = RevocationResult(RevocationStatus.UNKNOWN, RevocationMethod.NONE, "no revocation source configured")
+            result = RevocationResult(RevocationStatus.UNKNOWN, RevocationMethod.NONE,
+                                      "no revocation source configured")
         else:
             result = self._revocation.check(cert, issuer)
         if result.status is RevocationStatus.REVOKED:

@@ -2,16 +2,17 @@
 
 Called on the UI thread only (card events are marshalled there). It knows no widgets:
 screens observe ``step`` and ``session`` and call the verbs below. Card removal and the idle
-timeout end the session and wipe it. The verbs of the signing PIN (``kiosk.sending``) and of the
-PIN services (``kiosk.pin_flows``) are mixed in from their own modules.
+timeout end the session and wipe it. Sending (``kiosk.sending``) and the PIN services
+(``kiosk.pin_flows``) are collaborators it holds; they see it as a ``kiosk.flow_host.FlowHost`` and
+their verbs are delegated below, so the screens call the journey only.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from kiosk.clock import LocalTime
 from kiosk.errors import CardError, CardRemoved, HardwareError, PinIncorrect, PinLocked
@@ -24,11 +25,11 @@ from kiosk.identity import (
     wipe,
 )
 from kiosk.my_requests import MyRequests
-from kiosk.pin_flow import FlowMode, PinFlow
-from kiosk.pin_flows import PinServiceSteps
+from kiosk.pin_flow import FlowMode
+from kiosk.pin_flows import PinServices
 from kiosk.ports import CardEvent, CardEventKind, CardOpener, PinKind, PinState, PinStatus, ReaderInfo
 from kiosk.problem import Problem
-from kiosk.sending import SendingSteps
+from kiosk.sending import Sending
 from kiosk.session import CitizenSession, Step
 from kiosk.signing import QualifiedSigner
 from kiosk.submission import Submitter
@@ -45,7 +46,7 @@ class IdlePolicy:
     countdown_s: float = 15.0
 
 
-class Journey(SendingSteps, PinServiceSteps):
+class Journey:
     """One kiosk's citizen journey; one session at a time."""
 
     def __init__(
@@ -66,8 +67,6 @@ class Journey(SendingSteps, PinServiceSteps):
         self._open_card = open_card
         self._validator = validator
         self._catalogue = catalogue
-        self._submitter = submitter
-        self._signer = signer
         self._my_requests = my_requests
         self._record_rating = record_rating
         self._idle = idle
@@ -80,6 +79,8 @@ class Journey(SendingSteps, PinServiceSteps):
         self.assisted_by = ""  # masked id of the staff member helping this visit; sealed into each request
         self._last_activity = clock()
         self._listeners: list[Callable[[Step], None]] = []
+        self._sending = Sending(self, submitter, signer)
+        self._pin_services = PinServices(self)
 
     # -- observation -------------------------------------------------------------------------
 
@@ -87,7 +88,8 @@ class Journey(SendingSteps, PinServiceSteps):
         """Call ``listener(step)`` after every change worth redrawing."""
         self._listeners.append(listener)
 
-    def _go(self, step: Step) -> None:
+    def move_to(self, step: Step) -> None:
+        """Show ``step`` (the same step again redraws it) and restart the idle clock."""
         self.step = step
         self._last_activity = self._clock()
         for listener in list(self._listeners):
@@ -112,7 +114,7 @@ class Journey(SendingSteps, PinServiceSteps):
                 self.end_session("card_removed")
 
     def _start(self, reader: ReaderInfo) -> None:
-        self._go(Step.READING)
+        self.move_to(Step.READING)
         try:
             card = self._open_card(reader)
             certificate, citizen = identify(card, self._validator, self._number_field)
@@ -122,18 +124,19 @@ class Journey(SendingSteps, PinServiceSteps):
             return
         except (HardwareError, IdentityError) as exc:
             log.info("card refused: %s", type(exc).__name__)
-            self._fail(exc)
+            self.fail(exc)
             return
         s = self.session
         s.card, s.certificate, s.citizen, s.pin_status = card, certificate, citizen, status
-        self._go(Step.PIN_BLOCKED if status.state is PinState.LOCKED else Step.PIN)
+        self.move_to(Step.PIN_BLOCKED if status.state is PinState.LOCKED else Step.PIN)
 
-    def _fail(self, exc: BaseException) -> None:
+    def fail(self, exc: BaseException) -> None:
+        """Wipe the session and show the failure page, saying ``exc``'s translation key."""
         self.session.wipe()
         self.session.problem = Problem(
             getattr(exc, "translation_key", "error.unexpected"), dict(getattr(exc, "params", {}))
         )
-        self._go(Step.FAILED)
+        self.move_to(Step.FAILED)
 
     # -- PIN ---------------------------------------------------------------------------------
 
@@ -154,23 +157,23 @@ class Journey(SendingSteps, PinServiceSteps):
         except PinIncorrect as exc:
             s.problem = Problem(exc.translation_key, dict(exc.params))
             s.pin_status = PinStatus.from_tries_left(exc.tries_left)
-            self._go(Step.PIN)
+            self.move_to(Step.PIN)
             return
         except PinLocked:
             s.problem = None
-            self._go(Step.PIN_BLOCKED)
+            self.move_to(Step.PIN_BLOCKED)
             return
         except CardRemoved:
             self.end_session("card_removed")
             return
         except (CardError, HardwareError, IdentityError) as exc:
-            self._fail(exc)
+            self.fail(exc)
             return
         finally:
             wipe(pin)
         s.problem = None
         log.info("citizen authenticated")
-        self._go(Step.SERVICES)
+        self.move_to(Step.SERVICES)
 
     # -- service and form --------------------------------------------------------------------
 
@@ -182,7 +185,7 @@ class Journey(SendingSteps, PinServiceSteps):
             self.choose_service(service_id)
         elif self.step is Step.SERVICES and s.citizen is not None:
             s.service, s.problem = service, None
-            self._go(Step.INTRO)
+            self.move_to(Step.INTRO)
 
     def choose_service(self, service_id: str) -> None:
         """Start a service: its form (prefilled from the card), or one of the kiosk's own flows."""
@@ -193,11 +196,10 @@ class Journey(SendingSteps, PinServiceSteps):
         s.problem = None
         if service.kind is ServiceKind.MY_REQUESTS:
             s.my_requests = self._my_requests.lookup(s.citizen.personal_number)
-            self._go(Step.MY_REQUESTS)
+            self.move_to(Step.MY_REQUESTS)
         elif service.kind in (ServiceKind.PIN_CHANGE, ServiceKind.PUK_UNBLOCK):
             mode = FlowMode.UNBLOCK if service.kind is ServiceKind.PUK_UNBLOCK else FlowMode.CHANGE
-            s.pin_flow = PinFlow(s.card, mode)
-            self._go(Step.PIN_CHANGE)
+            self._pin_services.start(mode)
         else:
             self._open_form(service)
 
@@ -210,7 +212,7 @@ class Journey(SendingSteps, PinServiceSteps):
             if card_says:
                 s.answers[f.id] = card_says
         s.field_index = 0
-        self._go(Step.FORM if service.fields else Step.CONFIRM)
+        self.move_to(Step.FORM if service.fields else Step.CONFIRM)
 
     def today(self) -> dt.date:
         """Today's date on the kiosk's clock (date questions count their range from it)."""
@@ -234,7 +236,7 @@ class Journey(SendingSteps, PinServiceSteps):
         if error:
             s.problem = Problem(error.key, dict(error.params))
             s.draft = value
-            self._go(Step.FORM)
+            self.move_to(Step.FORM)
             return
         s.answers[field.id] = normalize(field, value)
         s.problem = None
@@ -242,9 +244,9 @@ class Journey(SendingSteps, PinServiceSteps):
         assert s.service is not None
         if s.field_index + 1 < len(s.service.fields):
             s.field_index += 1
-            self._go(Step.FORM)
+            self.move_to(Step.FORM)
         else:
-            self._go(Step.CONFIRM)
+            self.move_to(Step.CONFIRM)
 
     def back(self) -> None:
         """One step back: previous question, PIN-service stage, or the service list."""
@@ -252,17 +254,17 @@ class Journey(SendingSteps, PinServiceSteps):
         s.problem = None
         s.draft = ""
         if self.step is Step.PIN_CHANGE:
-            self.pin_service_back()
+            self._pin_services.back()
         elif self.step is Step.FORM and s.field_index > 0:
             s.field_index -= 1
-            self._go(Step.FORM)
+            self.move_to(Step.FORM)
         elif self.step is Step.CONFIRM and s.service and s.service.fields:
             s.field_index = len(s.service.fields) - 1
-            self._go(Step.FORM)
+            self.move_to(Step.FORM)
         elif self.step in (Step.INTRO, Step.FORM, Step.CONFIRM, Step.SIGN, Step.MY_REQUESTS):
             s.service, s.my_requests, s.sign_status = None, None, None
             s.answers.clear()
-            self._go(Step.SERVICES)
+            self.move_to(Step.SERVICES)
 
     def another_service(self) -> None:
         """After a receipt, back to the service list in the same session."""
@@ -270,7 +272,33 @@ class Journey(SendingSteps, PinServiceSteps):
             s = self.session
             s.service, s.result, s.problem = None, None, None
             s.answers.clear()
-            self._go(Step.SERVICES)
+            self.move_to(Step.SERVICES)
+
+    # -- sending and the PIN services: their collaborators' verbs ------------------------------
+
+    def confirm(self) -> None:
+        """Send the confirmed request, or ask for the signing PIN first (``Sending.confirm``)."""
+        self._sending.confirm()
+
+    def sign(self, pin: bytearray | None) -> None:
+        """The signing PIN: sign and send (``Sending.sign``). ``pin`` is wiped."""
+        self._sending.sign(pin)
+
+    def unblock_with_puk(self) -> None:
+        """From "PIN blocked": the PUK service without a PIN login (``PinServices.unblock_with_puk``)."""
+        self._pin_services.unblock_with_puk()
+
+    def pin_service_choose(self, which: PinKind) -> None:
+        """Which PIN to change (``PinServices.choose``)."""
+        self._pin_services.choose(which)
+
+    def pin_service_enter(self, digits: bytearray) -> None:
+        """The code typed for the PIN service's current stage (``PinServices.enter``). ``digits`` is wiped."""
+        self._pin_services.enter(digits)
+
+    def leave_pin_service(self) -> None:
+        """Out of the PIN service (``PinServices.leave``)."""
+        self._pin_services.leave()
 
     # -- ending ------------------------------------------------------------------------------
 
@@ -280,7 +308,7 @@ class Journey(SendingSteps, PinServiceSteps):
         self.session.wipe()
         if was_active:
             log.info("session ended: %s", reason)
-        self._go(Step.ATTRACT)
+        self.move_to(Step.ATTRACT)
 
     def finish(self) -> None:
         """The person is done: after a receipt the rating (session already wiped), else the attract screen.
@@ -291,7 +319,7 @@ class Journey(SendingSteps, PinServiceSteps):
         if self.step is Step.DONE:
             self.session.wipe()
             log.info("session ended: finished")
-            self._go(Step.RATING)
+            self.move_to(Step.RATING)
             return
         self.end_session("finished")
 
@@ -301,7 +329,7 @@ class Journey(SendingSteps, PinServiceSteps):
             return
         if score is not None:
             self._record_rating(score)
-        self._go(Step.ATTRACT)
+        self.move_to(Step.ATTRACT)
 
     def touch(self) -> None:
         """Someone touched the screen: the idle clock restarts."""

@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from offline.outbox import Outbox
 from protocol.sealing import citizen_key

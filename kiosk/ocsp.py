@@ -12,10 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING
 
-import requests
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
@@ -23,6 +23,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, paddin
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
+
+if TYPE_CHECKING:
+    import requests  # imported where a request is made: it is not needed before the first frame
 
 CLOCK_SKEW = dt.timedelta(minutes=5)
 NO_NEXT_UPDATE_MAX_AGE = dt.timedelta(hours=1)
@@ -121,6 +124,8 @@ class OcspClient:
 
     def _post(self, url: str, der: bytes) -> bytes:
         """POST within one overall deadline: requests' own timeout is per socket operation."""
+        import requests
+
         deadline = self._monotonic() + self._timeout_s
         late = OcspUnusable(f"no answer within {self._timeout_s:g} s")
         headers = {"Content-Type": "application/ocsp-request", "Accept": "application/ocsp-response"}

@@ -14,9 +14,9 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from kiosk.errors import KioskError
 from offline.atomic_files import write_atomic

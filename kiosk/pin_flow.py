@@ -76,6 +76,11 @@ class PinFlow:
             return PUK_LENGTH
         return PIN_LENGTHS[self.which or PinKind.AUTH]
 
+    def _which(self) -> PinKind:
+        """The PIN this change is about (chosen before any code is typed)."""
+        assert self.which is not None, "no PIN chosen yet"
+        return self.which
+
     @property
     def prompt_key(self) -> str:
         """Translation key of what the screen asks now (``{length}`` in it)."""
@@ -87,7 +92,7 @@ class PinFlow:
     def outcome_key(self) -> str:
         """Translation key of the result, once the card has answered."""
         if self.succeeded:
-            return "puk.done" if self.mode is FlowMode.UNBLOCK else f"pin_change.done_{self.which.value}"
+            return "puk.done" if self.mode is FlowMode.UNBLOCK else f"pin_change.done_{self._which().value}"
         return self.problem.key if self.problem else "error.card"
 
     def choose(self, which: PinKind) -> None:
@@ -166,7 +171,7 @@ class PinFlow:
             self.status = PinStatus.from_tries_left(exc.tries_left)
             self.stage = self.first_stage
         except PinLocked:
-            key = "puk.locked" if self.mode is FlowMode.UNBLOCK else f"pin_change.locked_{self.which.value}"
+            key = "puk.locked" if self.mode is FlowMode.UNBLOCK else f"pin_change.locked_{self._which().value}"
             self._finish_refused(Problem(key))
         except PinFormatInvalid as exc:
             self.problem = Problem(exc.translation_key, dict(exc.params))

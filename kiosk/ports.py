@@ -7,10 +7,11 @@ and their Simulated twins implement it. The core depends on these names only.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Callable, Hashable, Mapping, Protocol
+from typing import Any, Protocol
 
 
 class LineStyle(enum.Enum):
@@ -70,12 +71,18 @@ class CardEvent:
     atr: bytes | None = None
 
 
+def _atr(seen: Hashable) -> bytes | None:
+    """What an event carries of the card: the ATR when the reader gave bytes (a slot list gives other tokens)."""
+    return seen if isinstance(seen, bytes) else None
+
+
 def card_events(before: Mapping[str, Hashable | None], now: Mapping[str, Hashable | None]) -> list[CardEvent]:
     """The events that turn ``before`` into ``now`` (reader → the card in it, or None), from set differences.
 
     A card is identified by its reader and what the reader says of it (the ATR under PC/SC), so a
-    card swapped for another between two looks is one removal and one insertion. Cards leave before their reader does, and a reader
-    arrives before the card in it, so a listener never hears of a card in an unknown reader.
+    card swapped for another between two looks is one removal and one insertion. Cards leave before
+    their reader does, and a reader arrives before the card in it, so a listener never hears of a
+    card in an unknown reader.
     """
     readers_before, readers_now = set(before), set(now)
     cards_before = {(r, atr) for r, atr in before.items() if atr is not None}
@@ -84,7 +91,8 @@ def card_events(before: Mapping[str, Hashable | None], now: Mapping[str, Hashabl
         [CardEvent(CardEventKind.CARD_REMOVED, r) for r, _ in sorted(cards_before - cards_now, key=_reader)]
         + [CardEvent(CardEventKind.READER_REMOVED, r) for r in sorted(readers_before - readers_now)]
         + [CardEvent(CardEventKind.READER_ADDED, r) for r in sorted(readers_now - readers_before)]
-        + [CardEvent(CardEventKind.CARD_INSERTED, r, atr) for r, atr in sorted(cards_now - cards_before, key=_reader)]
+        + [CardEvent(CardEventKind.CARD_INSERTED, r, _atr(atr))
+           for r, atr in sorted(cards_now - cards_before, key=_reader)]
     )
 
 
@@ -126,7 +134,7 @@ class PinStatus:
     tries_left: int | None = None
 
     @classmethod
-    def from_tries_left(cls, tries_left: int | None) -> "PinStatus":
+    def from_tries_left(cls, tries_left: int | None) -> PinStatus:
         """The status a card's counter implies: 0 locked, 1 final try, 2 count low, else ok."""
         states = {0: PinState.LOCKED, 1: PinState.FINAL_TRY, 2: PinState.COUNT_LOW}
         return cls(states.get(tries_left, PinState.OK) if tries_left is not None else PinState.OK, tries_left)

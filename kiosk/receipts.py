@@ -1,14 +1,15 @@
 """The receipt a villager takes home, independent of any printer.
 
-A ``Receipt`` (a value in ``kiosk.ports``, since printers take it) carries its facts (number, service, state...) for the screen and the same facts
-as ordered, already translated ``ReceiptLine``s for printers, plus the URL its QR code encodes.
+A ``Receipt`` (a value in ``kiosk.ports``, since printers take it) carries its facts (number,
+service, state...) for the screen and the same facts as ordered, already translated
+``ReceiptLine``s for printers, plus the URL its QR code encodes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Callable
 
 from kiosk.ports import LineStyle, Receipt, ReceiptLine
 

@@ -23,17 +23,20 @@ import datetime as dt
 import enum
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING
 
-import requests
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509 import ocsp
 
 from kiosk.config import Settings
 from kiosk.ocsp import CLOCK_SKEW, OcspClient, OcspUnusable, common_name, ocsp_urls
+
+if TYPE_CHECKING:
+    import requests  # imported where a request is made: it is not needed before the first frame
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +92,7 @@ class LoadedCrl:
         """True when ``issuer``'s key made this CRL's signature (checked once per issuer)."""
         fingerprint = issuer.fingerprint(hashes.SHA256())
         if fingerprint not in self._signed_by:
-            self._signed_by[fingerprint] = self.crl.is_signature_valid(issuer.public_key())
+            self._signed_by[fingerprint] = self.crl.is_signature_valid(issuer.public_key())  # type: ignore[arg-type]  # a CA key is one the CRL API takes
         return self._signed_by[fingerprint]
 
     def entry(self, serial: int) -> x509.RevokedCertificate | None:
@@ -146,6 +149,12 @@ def _is_delta(crl: x509.CertificateRevocationList) -> bool:
     return True
 
 
+def _new_session() -> requests.Session:
+    import requests
+
+    return requests.Session()
+
+
 class RevocationChecker:
     """OCSP when the certificate names a responder that answers in time, else the CRL bundle."""
 
@@ -162,10 +171,10 @@ class RevocationChecker:
         self._bundle = CrlBundle(crl_dir) if crl_dir else None
         self._clock = clock
         self._max_age = crl_max_age
-        self._ocsp = OcspClient(session or requests.Session(), ocsp_timeout_s, clock) if use_ocsp else None
+        self._ocsp = OcspClient(session or _new_session(), ocsp_timeout_s, clock) if use_ocsp else None
 
     @classmethod
-    def from_settings(cls, settings: Settings, clock: Callable[[], dt.datetime]) -> "RevocationChecker":
+    def from_settings(cls, settings: Settings, clock: Callable[[], dt.datetime]) -> RevocationChecker:
         """The checker the ``[card]`` settings describe (``crl_dir``, ``crl_max_age_h``, ``ocsp_timeout_s``)."""
         return cls(
             crl_folder(settings),
@@ -239,8 +248,8 @@ class RevocationChecker:
         fresh = [c for c in complete if c.crl.last_update_utc <= now + CLOCK_SKEW
                  and now <= (c.crl.next_update_utc or c.crl.last_update_utc) + self._max_age]
         if not fresh:
-            newest = max(complete, key=lambda c: c.crl.last_update_utc).crl
-            due = newest.next_update_utc or newest.last_update_utc
+            stale = max(complete, key=lambda c: c.crl.last_update_utc).crl
+            due = stale.next_update_utc or stale.last_update_utc
             hours = f"{self._max_age.total_seconds() / 3600:g}"
             raise _Unusable(f"the newest CRL from {ca} is too old (next update was due {_when(due)}, "
                             f"grace {hours} h) or dated in the future")

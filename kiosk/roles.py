@@ -14,9 +14,9 @@ import datetime as dt
 import enum
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from nacl.signing import VerifyKey
 
@@ -182,19 +182,20 @@ class AccessGate:
         try:
             roles = self._current_list()
         except RoleListInvalid as exc:
-            self._refuse(masked, f"role_list_{exc}", wanted)
+            raise self._refuse(masked, f"role_list_{exc}", wanted) from None
         held = roles.roles_of(citizen.personal_number)
         role = _highest(held) if wanted is None else wanted if wanted in held else None
         if role is None:
-            self._refuse(masked, "no_such_role" if held else "unknown_person", wanted)
+            raise self._refuse(masked, "no_such_role" if held else "unknown_person", wanted)
         actor = Actor(role.value, masked, roles.names.get(citizen.personal_number, ""))
         self._audit.append(actor, AuditAction.ROLE_LOGIN, {"method": "card", "role": role.value})
         return actor
 
-    def _refuse(self, masked: str, reason: str, wanted: Role | None) -> None:
+    def _refuse(self, masked: str, reason: str, wanted: Role | None) -> RoleRefused:
+        """Audit a refusal; the caller raises what this returns."""
         self._audit.append(Actor("unknown", masked), AuditAction.ROLE_REFUSED,
                            {"method": "card", "reason": reason, "wanted": wanted.value if wanted else None})
-        raise RoleRefused(reason)
+        return RoleRefused(reason)
 
     def login_with_passcode(self, passcode: str) -> Actor:
         """Admit a technician by the local passcode; raises a ``PasscodeError`` (wrong, locked, not set)."""

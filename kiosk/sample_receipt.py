@@ -28,7 +28,7 @@ def sample_receipt(tr: Translator, language: str, settings: Settings, created_at
         language=language,
         request_id=SAMPLE_REQUEST_ID,
         receipt_no=f"{settings.kiosk.kiosk_id}-{created_at:%y%m%d}-TEST",
-        agency=localized(catalogue.agencies[service.agency], language),
+        agency=localized(catalogue.agencies[service.agency], language) if service.agency else "",
         service=localized(service.title, language),
         created_at=created_at,
         citizen_name=SAMPLE_CITIZEN[language],

@@ -1,14 +1,14 @@
 """The journey's last steps: send the confirmed request — after the signing PIN when the service needs it.
 
-``SendingSteps`` is mixed into ``Journey`` (which provides ``session``, ``step``, ``_go``,
-``_fail``, ``end_session``, ``_submitter`` and ``_signer``); it keeps the qualified-signature
-path out of the journey's own file.
+``Sending`` is held by ``Journey`` and moves it on through ``FlowHost``; it keeps the
+qualified-signature path out of the journey's own file.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from kiosk.errors import CardRemoved, HardwareError, PinIncorrect, PinLocked
 from kiosk.identity import IdentityError, wipe
@@ -18,29 +18,26 @@ from kiosk.session import Step
 from kiosk.submission import RequestNotQueued
 
 if TYPE_CHECKING:
-    from kiosk.session import CitizenSession
+    from kiosk.flow_host import FlowHost
     from kiosk.signing import QualifiedSigner
     from kiosk.submission import Submitter
 
 log = logging.getLogger(__name__)
 
 
-class SendingSteps:
+class Sending:
     """Confirm, sign, send: the verbs of the confirm and signing-PIN screens."""
 
-    session: CitizenSession
-    step: Step
-    _submitter: Submitter
-    _signer: QualifiedSigner
-    assisted_by: str
-    _go: Callable[[Step], None]
-    _fail: Callable[[BaseException], None]
-    end_session: Callable[[str], None]
+    def __init__(self, host: FlowHost, submitter: Submitter, signer: QualifiedSigner) -> None:
+        self._host = host
+        self._submitter = submitter
+        self._signer = signer
 
     def confirm(self) -> None:
         """Send: straight away, or after the signing PIN when the service needs a qualified signature."""
-        s = self.session
-        if self.step is not Step.CONFIRM or s.citizen is None or s.service is None or s.card is None:
+        host = self._host
+        s = host.session
+        if host.step is not Step.CONFIRM or s.citizen is None or s.service is None or s.card is None:
             return
         if not s.service.needs_signature:
             self._submit(None)
@@ -48,19 +45,19 @@ class SendingSteps:
         try:
             s.sign_status = s.card.pin_status(PinKind.SIGN)
         except CardRemoved:
-            self.end_session("card_removed")
+            host.end_session("card_removed")
             return
         except HardwareError as exc:
-            self._fail(exc)
+            host.fail(exc)
             return
         s.problem = Problem("sign.locked") if s.sign_status.state is PinState.LOCKED else None
-        self._go(Step.SIGN)
+        host.move_to(Step.SIGN)
 
     def sign(self, pin: bytearray | None) -> None:
         """The signing PIN: the card signs the request, the kiosk verifies it, then sends. ``pin`` is wiped."""
-        s = self.session
+        s = self._host.session
         card, citizen = s.card, s.citizen
-        if self.step is not Step.SIGN or card is None or citizen is None:
+        if self._host.step is not Step.SIGN or card is None or citizen is None:
             wipe(pin)
             return
         try:
@@ -70,27 +67,28 @@ class SendingSteps:
 
     def _submit(self, sign: Callable[[dict[str, Any]], dict[str, str]] | None) -> None:
         """Durable enqueue (signed first if ``sign``), then the receipt; a wrong signing PIN stays on SIGN."""
-        s = self.session
+        host = self._host
+        s = host.session
         assert s.citizen is not None and s.service is not None
         try:
             s.result = self._submitter.submit(s.citizen, s.service, s.answers, sign=sign,
-                                              assisted_by=self.assisted_by or None)
+                                              assisted_by=host.assisted_by or None)
         except PinIncorrect as exc:  # never retried: the person types it again, told the tries left
             s.problem = Problem("sign.incorrect", dict(exc.params))
             s.sign_status = PinStatus.from_tries_left(exc.tries_left)
-            self._go(Step.SIGN)
+            host.move_to(Step.SIGN)
             return
         except PinLocked:
             s.problem, s.sign_status = Problem("sign.locked"), PinStatus(PinState.LOCKED, 0)
-            self._go(Step.SIGN)
+            host.move_to(Step.SIGN)
             return
         except CardRemoved:
-            self.end_session("card_removed")
+            host.end_session("card_removed")
             return
         except (RequestNotQueued, HardwareError, IdentityError) as exc:
-            self._fail(exc)
+            host.fail(exc)
             return
         s.problem = None
         if sign is not None:
             log.info("request signed with the qualified signature")
-        self._go(Step.DONE)
+        host.move_to(Step.DONE)

@@ -7,8 +7,8 @@ parts. Simulated devices, when configured, are reachable through ``demo`` for to
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from kiosk.audit import AuditLog
 from kiosk.catalogue_store import CatalogueStore
@@ -24,6 +24,7 @@ from kiosk.staff import StaffDesk
 from kiosk.staff_session import RoleModes
 from kiosk.submission import Submitter
 from kiosk.sync_supervisor import SyncSupervisor
+from kiosk.technician_desk import TechnicianDesk
 from offline.outbox import Outbox
 from offline.ratings import Ratings
 
@@ -62,6 +63,7 @@ class Services:
     validator: CertificateValidator  # for the card diagnostics (`kiosk diag card`)
     modes: RoleModes  # citizen / role login / staff / technician mode
     sync: SyncSupervisor  # background sync: started by the entry point, restarted after an enrolment
+    technician: TechnicianDesk  # the technician mode's checks, bundle and enrolment
     demo: DemoDevices | None = None  # the simulated twins, when the settings chose them
     closers: tuple[Callable[[], None], ...] = ()  # closed in reverse order by close()
 

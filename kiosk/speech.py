@@ -8,7 +8,8 @@ and ``NullSpeaker`` stands in where no speech engine is installed.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from kiosk.i18n import Translator
 from kiosk.ports import Speaker

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import enum
 import logging
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Callable
 
 from kiosk.audit import Actor, AuditAction, AuditLog
 from kiosk.diag_system import redact

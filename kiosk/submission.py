@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from kiosk.errors import KioskError, PrinterError
 from kiosk.i18n import Translator
@@ -128,7 +129,7 @@ class Submitter:
             language=language,
             request_id=submission.id,
             receipt_no=submission.receipt_no,
-            agency=localized(catalogue.agencies[service.agency], language),
+            agency=localized(catalogue.agencies[service.agency], language) if service.agency else "",
             service=localized(service.title, language),
             created_at=submission.created_at.astimezone(self._config.zone),
             citizen_name=citizen.full_name,

@@ -10,10 +10,10 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING
 
-import requests
 from nacl.signing import VerifyKey
 
 from kiosk.audit import Actor, AuditAction, AuditEntry, AuditLog
@@ -21,6 +21,9 @@ from kiosk.config import Settings
 from kiosk.roles import Role
 from kiosk.staff import NotAllowed
 from offline.enrollment import Enrollment, EnrollmentError, enroll, load_enrollment
+
+if TYPE_CHECKING:
+    import requests  # imported where a request is made: it is not needed before the first frame
 
 
 def _fingerprint(enrollment: Enrollment) -> str:

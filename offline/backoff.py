@@ -6,7 +6,7 @@ waits a random time up to a ceiling that doubles with every failure in a row.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 
 class Backoff:

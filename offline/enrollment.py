@@ -16,11 +16,11 @@ import datetime as dt
 import hashlib
 import json
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING
 
-import requests
 from nacl.signing import SigningKey, VerifyKey
 
 from offline.atomic_files import write_atomic
@@ -34,6 +34,9 @@ from offline.hub_client import (
     send,
 )
 from protocol.wire import API_PREFIX, canonical_json
+
+if TYPE_CHECKING:
+    import requests  # imported where a request is made: it is not needed before the first frame
 
 ENROLLMENT_FILE = "enrollment.json"
 PENDING_KEY_FILE = "device-pending.key"

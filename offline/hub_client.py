@@ -17,18 +17,22 @@ import gzip
 import json
 import logging
 import urllib.parse
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
-import requests
 from nacl.signing import SigningKey, VerifyKey
 
 from offline.sync_types import HubState, HubStatus, ItemOutcome, OutgoingItem
 from protocol.wire import API_PREFIX, HEADER_HUB_SIGNATURE, ItemResult, canonical_json, sign_request, verify_document
 
+if TYPE_CHECKING:
+    import requests  # imported where a request is made: it is not needed before the first frame
+
 log = logging.getLogger(__name__)
 
-MAX_RETRY_AFTER_S = 6 * 3600.0  # a hub asking for more is believed only this far (a typo must not silence a kiosk for weeks)
+# a hub asking for a longer pause is believed only this far (a typo must not silence a kiosk for weeks)
+MAX_RETRY_AFTER_S = 6 * 3600.0
 
 
 class HubError(Exception):
@@ -183,6 +187,8 @@ def json_answer(resp: requests.Response) -> dict[str, Any]:
 def send(session: requests.Session, method: str, url: str, *, body: bytes, headers: dict[str, str],
          timeout: float) -> requests.Response:
     """One HTTP exchange; any transport failure becomes ``HubUnreachable``."""
+    import requests
+
     try:
         return session.request(method, url, data=body or None, headers=headers, timeout=timeout,
                                allow_redirects=False)
@@ -235,7 +241,7 @@ class HubClient:
         if not isinstance(results, list) or len(results) != len(items):
             raise HubAnswerInvalid("results do not match the batch")
         outcomes = []
-        for item, result in zip(items, results):
+        for item, result in zip(items, results, strict=True):
             if not isinstance(result, dict) or result.get("id") not in (item.id, None):
                 raise HubAnswerInvalid("results are not in the order sent")
             try:

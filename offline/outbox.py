@@ -14,13 +14,15 @@ A damaged file is set aside at open and ``OutboxCorrupted`` raised (see ``outbox
 
 from __future__ import annotations
 
+import builtins
 import datetime as dt
 import functools
 import sqlite3
 import threading
 import uuid
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, TypeVar
 
 import sqlite_utils
 
@@ -43,7 +45,7 @@ def _locked(method: _F) -> _F:
     """One thread at a time on the connection: the UI enqueues while the sync thread claims and applies."""
 
     @functools.wraps(method)
-    def wrapper(self: "Outbox", *args: Any, **kwargs: Any) -> Any:
+    def wrapper(self: Outbox, *args: Any, **kwargs: Any) -> Any:
         with self._lock:
             return method(self, *args, **kwargs)
 
@@ -99,7 +101,7 @@ class Outbox:
                 probe.close()
             if problems != ["ok"]:
                 error = sqlite3.DatabaseError("quick_check: " + "; ".join(problems[:3]))
-                error.sqlite_errorcode = 11  # type: ignore[attr-defined]  # SQLITE_CORRUPT
+                error.sqlite_errorcode = 11  # SQLITE_CORRUPT
                 raise error
         db = sqlite_utils.Database(sqlite3.connect(str(path), check_same_thread=False))
         try:
@@ -138,7 +140,7 @@ class Outbox:
         submission_id = str(uuid.uuid4())
         with self.db.atomic():
             receipt_no = self._next_receipt_no(now)
-            self.db["submissions"].insert(
+            self.db.table("submissions").insert(
                 {
                     "id": submission_id,
                     "receipt_no": receipt_no,
@@ -170,7 +172,7 @@ class Outbox:
         return [_row_to_submission(r) for r in rows]
 
     @_locked
-    def requests_for(self, citizen_key: str, limit: int = 50) -> list[Submission]:
+    def requests_for(self, citizen_key: str, limit: int = 50) -> builtins.list[Submission]:
         """One citizen's requests, newest first, with what the hub last said: "my requests" offline."""
         rows = self.db["submissions"].rows_where(
             "citizen_key = ?", [citizen_key], order_by="created_at desc", limit=limit
@@ -180,7 +182,7 @@ class Outbox:
     # --- the sync engine's side -------------------------------------------------------------
 
     @_locked
-    def claim_batch(self, max_items: int, max_bytes: int) -> list[OutgoingItem]:
+    def claim_batch(self, max_items: int, max_bytes: int) -> builtins.list[OutgoingItem]:
         """Move the oldest queued items to ``sending``, as many as fit both caps (at least one), oldest first."""
         now = self._clock().isoformat()
         with self.db.atomic():
@@ -214,7 +216,8 @@ class Outbox:
             where += f" AND id IN ({','.join('?' * len(chosen))})"
             args += chosen
         with self.db.atomic():
-            cur = self.db.execute(f"UPDATE submissions SET state = ?, state_changed_at = ?, reason = NULL WHERE {where}",
+            cur = self.db.execute("UPDATE submissions SET state = ?, state_changed_at = ?, reason = NULL "
+                                  f"WHERE {where}",
                                   [SubmissionState.QUEUED.value, now, *args])
         return cur.rowcount
 
@@ -297,7 +300,9 @@ class Outbox:
 
     @_locked
     def cancel(self, request_id: str, reason: str) -> Submission:
-        """Staff cancel a request still ``queued`` (``reason`` is a word); KeyError if unknown, ValueError if it left."""
+        """Staff cancel a request still ``queued`` (``reason`` is a word).
+
+        KeyError if unknown, ValueError if it already left."""
         with self.db.atomic():
             row = self.db.execute(
                 "UPDATE submissions SET state = ?, state_changed_at = ?, reason = ? WHERE id = ? AND state = ? "
@@ -315,14 +320,14 @@ class Outbox:
     def queue_reprint(self, request_id: str, reason: str) -> None:
         """Remember that a receipt did not print (``reason`` is a translation key) for staff to reprint."""
         with self.db.atomic():
-            self.db["reprints"].upsert(
+            self.db.table("reprints").upsert(
                 {"request_id": request_id, "reason": reason, "queued_at": self._clock().isoformat(),
                  "printed_at": None},
                 pk="request_id",
             )
 
     @_locked
-    def pending_reprints(self) -> list[tuple[Submission, str]]:
+    def pending_reprints(self) -> builtins.list[tuple[Submission, str]]:
         """Submissions whose receipt still needs printing, oldest first, with why it did not print."""
         rows = self.db.execute(
             "SELECT s.*, r.reason AS reprint_reason FROM reprints r JOIN submissions s ON s.id = r.request_id "
@@ -331,7 +336,7 @@ class Outbox:
         columns = [c[0] for c in rows.description]
         return [
             (_row_to_submission(row), row["reprint_reason"])
-            for row in (dict(zip(columns, values)) for values in rows.fetchall())
+            for row in (dict(zip(columns, values, strict=True)) for values in rows.fetchall())
         ]
 
     @_locked

@@ -11,7 +11,7 @@ MIGRATIONS = Migrations("kiosk-outbox")
 @MIGRATIONS()
 def m001_submissions(db: sqlite_utils.Database) -> None:
     """Submissions and the per-day receipt counter."""
-    db["submissions"].create(
+    db.table("submissions").create(
         {
             "id": str,
             "receipt_no": str,
@@ -28,10 +28,10 @@ def m001_submissions(db: sqlite_utils.Database) -> None:
         not_null={"receipt_no", "service", "state", "created_at", "state_changed_at", "sealed"},
         defaults={"synthetic": 0},
     )
-    db["submissions"].create_index(["receipt_no"], unique=True)
-    db["submissions"].create_index(["state", "created_at"])
-    db["submissions"].create_index(["citizen_key"])
-    db["receipt_counter"].create({"day": str, "seq": int}, pk="day")
+    db.table("submissions").create_index(["receipt_no"], unique=True)
+    db.table("submissions").create_index(["state", "created_at"])
+    db.table("submissions").create_index(["citizen_key"])
+    db.table("receipt_counter").create({"day": str, "seq": int}, pk="day")
     # Queued payloads are immutable: the database itself refuses a change.
     db.execute(
         """CREATE TRIGGER submissions_payload_immutable BEFORE UPDATE OF sealed, id, service,
@@ -42,7 +42,7 @@ def m001_submissions(db: sqlite_utils.Database) -> None:
 @MIGRATIONS()
 def m002_reprints(db: sqlite_utils.Database) -> None:
     """Receipts that did not print, waiting for staff to reprint them."""
-    db["reprints"].create(
+    db.table("reprints").create(
         {"request_id": str, "reason": str, "queued_at": str, "printed_at": str},
         pk="request_id",
         foreign_keys=[("request_id", "submissions", "id")],
@@ -53,7 +53,7 @@ def m002_reprints(db: sqlite_utils.Database) -> None:
 @MIGRATIONS()
 def m003_sync(db: sqlite_utils.Database) -> None:
     """What the hub says about each request ("my requests"), and the sync engine's cursors and ETags."""
-    db["submissions"].add_column("hub_state", str)
-    db["submissions"].add_column("hub_reason", str)
-    db["submissions"].add_column("hub_changed_at", str)
-    db["sync_meta"].create({"key": str, "value": str}, pk="key", not_null={"value"})
+    db.table("submissions").add_column("hub_state", str)
+    db.table("submissions").add_column("hub_reason", str)
+    db.table("submissions").add_column("hub_changed_at", str)
+    db.table("sync_meta").create({"key": str, "value": str}, pk="key", not_null={"value"})

@@ -7,7 +7,7 @@ rating can never be tied back to a villager. ``counts()`` is what the heartbeat 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Callable
+from collections.abc import Callable
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
@@ -20,7 +20,7 @@ MIGRATIONS = Migrations("kiosk-ratings")
 @MIGRATIONS()
 def m001_rating_counts(db: sqlite_utils.Database) -> None:
     """One counter per day and score."""
-    db["rating_counts"].create({"day": str, "score": int, "count": int}, pk=("day", "score"),
+    db.table("rating_counts").create({"day": str, "score": int, "count": int}, pk=("day", "score"),
                                not_null={"count"}, defaults={"count": 0})
 
 

@@ -16,9 +16,10 @@ import random as _random
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from offline.backoff import Backoff
 from offline.hub_client import HubAnswerInvalid, HubClient, HubError, HubPayloadTooLarge, HubRefused
@@ -45,7 +46,7 @@ class SyncConfig:
     backoff_max_s: float = 900.0
 
     @classmethod
-    def from_settings(cls, hub: Any) -> "SyncConfig":
+    def from_settings(cls, hub: Any) -> SyncConfig:
         """From ``Settings.hub``."""
         return cls(hub.sync_interval_s, hub.batch_max_items, hub.batch_max_bytes)
 

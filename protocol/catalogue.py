@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import enum
 import functools
+import hashlib
 import json
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-from jsonschema.exceptions import ValidationError, best_match
+if TYPE_CHECKING:  # jsonschema loads only when a catalogue is checked against the schema
+    import jsonschema
+    from jsonschema.exceptions import ValidationError
 
 from assets import ASSETS_DIR
 
@@ -127,6 +129,8 @@ def localized(texts: Localized, language: str) -> str:
 
 @functools.cache
 def _validator() -> jsonschema.Draft202012Validator:
+    import jsonschema
+
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     return jsonschema.Draft202012Validator(schema)
 
@@ -173,6 +177,8 @@ def _required_names(schema: Any) -> list[str]:
 
 def check_schema(data: Any) -> None:
     """Raise ``CatalogueError`` with the most telling schema error, if there is one."""
+    from jsonschema.exceptions import best_match
+
     errors = list(_validator().iter_errors(data))
     # a wrong type or a missing key explains more than "this setting is for another type" does
     plain = [e for e in errors if e.validator != "not"]
@@ -252,9 +258,18 @@ def _service(where: str, raw: dict, agencies: dict, shared: dict[str, FormField]
     )
 
 
-def parse_catalogue(data: Any) -> Catalogue:
-    """Validate and build a catalogue from its JSON form."""
-    check_schema(data)
+def schema_digest(blob: bytes) -> str:
+    """A digest of a catalogue file's bytes together with the schema in force: the same digest, the same verdict."""
+    return hashlib.sha256(SCHEMA_PATH.read_bytes() + b"\0" + blob).hexdigest()
+
+
+def parse_catalogue(data: Any, *, schema_checked: bool = False) -> Catalogue:
+    """Validate and build a catalogue from its JSON form.
+
+    ``schema_checked``: these very bytes already passed this schema (``schema_digest``), so the
+    schema check is skipped; the checks that build the catalogue (ids, references) still run."""
+    if not schema_checked:
+        check_schema(data)
     shared = {k: _field(f"shared_fields.{k}", v) for k, v in data.get("shared_fields", {}).items()}
     agencies = data["agencies"]
     services = tuple(_service(f"services[{i}]", s, agencies, shared) for i, s in enumerate(data["services"]))
@@ -262,19 +277,19 @@ def parse_catalogue(data: Any) -> Catalogue:
     return Catalogue(data["version"], tuple(data["languages"]), agencies, services)
 
 
-def catalogue_from_bytes(blob: bytes) -> Catalogue:
+def catalogue_from_bytes(blob: bytes, *, schema_checked: bool = False) -> Catalogue:
     """Parse a catalogue file's bytes (UTF-8 JSON)."""
     try:
         data = json.loads(blob.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CatalogueError(f"not JSON: {exc}") from None
-    return parse_catalogue(data)
+    return parse_catalogue(data, schema_checked=schema_checked)
 
 
-def load_catalogue(path: Path) -> Catalogue:
-    """Read and validate a catalogue file."""
+def load_catalogue(path: Path, *, checked: frozenset[str] = frozenset()) -> Catalogue:
+    """Read and validate a catalogue file; ``checked`` holds ``schema_digest``s known to pass."""
     try:
         blob = path.read_bytes()
     except OSError as exc:
         raise CatalogueError(f"{path}: {exc.strerror}") from None
-    return catalogue_from_bytes(blob)
+    return catalogue_from_bytes(blob, schema_checked=bool(checked) and schema_digest(blob) in checked)

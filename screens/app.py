@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import gc
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -26,6 +27,7 @@ from assets import font_path
 from kiosk.ports import CardEvent
 from kiosk.services import Services
 from kiosk.session import Step
+from offline.sync_types import SyncStatus
 from screens.base import KioskScreen
 from screens.observable import ObservableTranslator, Theme
 from screens.registry import STEP_SCREENS, load_screen_class
@@ -44,7 +46,7 @@ LANGUAGE_NAMES = {"ka": "ქართული", "en": "English", "ru": "Рус�
 class IdleOverlay(BoxLayout):
     """The idle countdown box; while shown, touches on it never reach the screen beneath."""
 
-    def on_touch_down(self, touch: object) -> bool:
+    def on_touch_down(self, touch: Any) -> bool:
         if super().on_touch_down(touch):
             return True
         return self.opacity > 0 and self.collide_point(*touch.pos)
@@ -73,7 +75,7 @@ class KioskApp(App):
     sync_state = StringProperty("")  # "", or offline / online / syncing once the sync engine reports
     sync_queued = NumericProperty(0)
 
-    def __init__(self, services: Services, on_started: Callable[["KioskApp"], None] | None = None) -> None:
+    def __init__(self, services: Services, on_started: Callable[[KioskApp], None] | None = None) -> None:
         super().__init__()
         self.services = services
         self.journey = services.journey
@@ -116,17 +118,26 @@ class KioskApp(App):
         return root
 
     def on_start(self) -> None:
-        # Everything built so far lives as long as the app: keep it out of the collector's full
-        # passes, which otherwise land mid-screen as 0.1-0.3 s stalls (bench/bench_screens.py).
-        gc.collect()
-        gc.freeze()
+        Window.bind(on_flip=self._after_first_frame)
         self.services.card_reader.start(self._card_event_from_any_thread)
         # the sync thread reports; the UI applies it on its own thread
         self.services.sync.subscribe(lambda status: Clock.schedule_once(lambda _dt: self._sync_status(status)))
         if self._on_started:
             self._on_started(self)
 
-    def _sync_status(self, status: object) -> None:
+    def _after_first_frame(self, *_args: object) -> None:
+        Window.unbind(on_flip=self._after_first_frame)
+        Clock.schedule_once(self._freeze_heap)  # the next tick: the first frame is already on the screen
+
+    @staticmethod
+    def _freeze_heap(_dt: float) -> None:
+        # Everything built so far lives as long as the app: keep it out of the collector's full
+        # passes, which otherwise land mid-screen as 0.1-0.3 s stalls (bench/bench_screens.py).
+        # Done once the attract screen shows, not before: the pass takes ~30 ms.
+        gc.collect()
+        gc.freeze()
+
+    def _sync_status(self, status: SyncStatus) -> None:
         self.sync_state, self.sync_queued = status.state.value, status.queued
 
     def on_stop(self) -> None:
@@ -160,7 +171,7 @@ class KioskApp(App):
         self.tr.bind(lang=lambda _tr, lang: self._mark_language(box, lang))
 
     @staticmethod
-    def _mark_language(box: object, lang: str) -> None:
+    def _mark_language(box: Any, lang: str) -> None:
         for button in box.children:
             button.state = "down" if button.lang_code == lang else "normal"
 

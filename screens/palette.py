@@ -111,7 +111,7 @@ def relative_luminance(colour: Rgba) -> float:
 def blend(top: Rgba, below: Rgba) -> Rgba:
     """``top`` drawn with its alpha over the opaque ``below``."""
     a = top[3]
-    return (*(t * a + b * (1 - a) for t, b in zip(top[:3], below[:3])), 1.0)  # type: ignore[return-value]
+    return (*(t * a + b * (1 - a) for t, b in zip(top[:3], below[:3], strict=True)), 1.0)  # type: ignore[return-value]
 
 
 def contrast_ratio(text: Rgba, background: Rgba) -> float:

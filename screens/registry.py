@@ -50,7 +50,7 @@ def load_screen_class(name: str) -> type[KioskScreen]:
     """Import a screen's module and load its .kv file (once)."""
     module_name, class_name = SCREENS[name]
     module = importlib.import_module(module_name)
-    kv = Path(module.__file__).with_suffix(".kv")
+    kv = Path(str(module.__file__)).with_suffix(".kv")
     if str(kv) not in Builder.files:
         Builder.load_file(str(kv))
     return getattr(module, class_name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, StringProperty
@@ -43,7 +44,7 @@ class FormScreen(KioskScreen):
     keyboard_shown = BooleanProperty(False)  # letters or digits on screen: the form's lines make room
     entry_height = NumericProperty(82)  # the answer line's height (from the theme, in form.kv)
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         load_widget_rules()
         super().__init__(**kwargs)
         self.input: Widget | None = None  # the widget holding the answer being given
@@ -108,8 +109,9 @@ class FormScreen(KioskScreen):
 
     def on_entry_height(self, _screen: object, height: float) -> None:
         """Larger text switched while a keyboard shows: the answer line follows."""
-        if isinstance(getattr(self, "input", None), AnswerField):  # the kv rule sets it before __init__ ends
-            self.input.height = height
+        answer = getattr(self, "input", None)  # the kv rule sets it before __init__ ends
+        if isinstance(answer, AnswerField):
+            answer.height = height
 
     def _place(self, area: BoxLayout, widget: Widget) -> None:
         """A question widget at the top of the input area, space below it."""

@@ -8,7 +8,7 @@ it: the hold must be long, in one corner, and followed by a tap in the opposite 
 from __future__ import annotations
 
 import enum
-from typing import Callable
+from collections.abc import Callable
 
 HOLD_S = 3.0  # the press in the first corner lasts at least this long
 TAP_WITHIN_S = 3.0  # the tap in the second corner follows within this time

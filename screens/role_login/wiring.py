@@ -20,7 +20,7 @@ from kiosk.services import Services
 from kiosk.session import Step
 from kiosk.staff_session import Mode, RoleModes
 from screens.role_login.base import PrivilegedScreen
-from screens.role_login.gesture import CornerGesture, corner_at
+from screens.role_login.gesture import Corner, CornerGesture, corner_at
 
 
 class KioskApp(Protocol):
@@ -29,6 +29,9 @@ class KioskApp(Protocol):
     root_widget: Any
     journey: Any
     services: Services
+    manager: Any  # the ScreenManager
+    theme: Any
+    current_screen: str
 
     def screen(self, name: str) -> Any:
         """The screen called ``name``, built on first use."""
@@ -83,7 +86,7 @@ class ModeWiring:
         shown = helper is not None and self.modes.mode is Mode.CITIZEN and self.app.journey.step is Step.ATTRACT
         self.note.staff_id = helper.masked_id if shown and helper else ""
 
-    def _corner(self, touch: object) -> object:
+    def _corner(self, touch: Any) -> Corner | None:
         size = max(self.app.theme.min_touch, CORNER_SHARE * min(Window.width, Window.height))
         return corner_at(touch.x, touch.y, Window.width, Window.height, size)
 
@@ -91,7 +94,7 @@ class ModeWiring:
         return (self.modes.mode is Mode.CITIZEN and self.app.journey.step is Step.ATTRACT
                 and self.app.current_screen == "attract")
 
-    def _touch_down(self, _window: object, touch: object) -> bool:
+    def _touch_down(self, _window: object, touch: Any) -> bool:
         if self.modes.privileged:
             self.modes.touch()
             return False
@@ -102,7 +105,7 @@ class ModeWiring:
             return self.modes.open_login()  # the completing tap goes no further
         return False
 
-    def _touch_up(self, _window: object, touch: object) -> bool:
+    def _touch_up(self, _window: object, touch: Any) -> bool:
         if self._gesture_allowed():
             self.gesture.up(self._corner(touch))
         return False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from kiosk.receipts import format_fee
 from protocol.catalogue import Service

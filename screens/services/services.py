@@ -3,7 +3,7 @@ between the greeting (with "Finish") and the row of the kiosk's own card flows."
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from kivy.clock import Clock
 from kivy.factory import Factory

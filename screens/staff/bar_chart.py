@@ -49,4 +49,5 @@ class BarChart(Widget):
                 count = self._text(str(value), self.font_size * 3)
                 Color(*self.text_color)
                 Rectangle(texture=count.texture, size=count.texture.size,
-                          pos=(self.x + label_w + length + self.font_size / 3, top - row / 2 - count.texture.size[1] / 2))
+                          pos=(self.x + label_w + length + self.font_size / 3,
+                               top - row / 2 - count.texture.size[1] / 2))

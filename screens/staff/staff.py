@@ -14,6 +14,7 @@ from kiosk.day_report import DayReport, day_report, print_day_summary, service_t
 from kiosk.errors import PrinterError
 from kiosk.staff import CancelReason, NotCancellable, StaffError
 from offline.sync_types import Submission, SubmissionState
+from screens.observable import ObservableTranslator
 from screens.role_login.base import PrivilegedScreen
 from screens.staff.bar_chart import BarChart
 
@@ -33,7 +34,7 @@ class QueueRow(BoxLayout):
     can_cancel = BooleanProperty(False)
 
 
-def age_words(tr: object, seconds: float) -> str:
+def age_words(tr: ObservableTranslator, seconds: float) -> str:
     """How old something is, in the staff member's language: minutes, hours or days."""
     minutes = int(seconds // 60)
     if minutes < 60:
@@ -142,7 +143,8 @@ class StaffScreen(PrivilegedScreen):
         try:
             self.desk.cancel(self.modes.actor, self._cancel_id, CancelReason(self.cancel_reason), note)
         except StaffError as exc:
-            self.outcome = self.tr.t("staff.not_cancellable" if isinstance(exc, NotCancellable) else "staff.not_allowed")
+            key = "staff.not_cancellable" if isinstance(exc, NotCancellable) else "staff.not_allowed"
+            self.outcome = self.tr.t(key)
         else:
             self.outcome = self.tr.t("staff.cancelled", receipt=self.cancel_receipt)
         self.show("queue")

@@ -1,9 +1,11 @@
-"""Slow technician checks (hub, sync, enrolment, bundle) run on a worker thread; the result comes back on the UI thread."""
+"""Slow technician checks (hub, sync, enrolment, bundle) run on a worker thread; the result comes back
+on the UI thread."""
 
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from kivy.clock import Clock
 

@@ -1,45 +1,25 @@
 """Technician mode: readers and a card test, printer, touch accuracy, network and sync, system, bundle, enrolment.
 
-The same checks as ``kiosk diag`` (``kiosk.diagnostics``, ``kiosk.card_diag``), shown on screen.
-Checks that wait on the network or a disk run on a worker thread (``busy`` counts them); the
-ones that write the audit log open their own connection to it there.
+The technician's desk (``kiosk.technician_desk``, ``services.technician``) does the checks and the
+actions; this screen draws what it returns. Those that wait on the network or a disk run on a worker
+thread (``busy`` counts them) and are drawn back on the UI thread.
 """
 
 from __future__ import annotations
 
-import glob
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import requests
 from kivy.factory import Factory
 from kivy.properties import NumericProperty, StringProperty
 
-from kiosk import card_diag
-from kiosk.audit import open_audit_log
-from kiosk.diag_bundle import write_bundle
-from kiosk.diag_system import system_section
-from kiosk.diagnostics import card_section, diagnose, hub_section, printer_section, queue_section
-from kiosk.errors import PrinterError
-from kiosk.sample_receipt import sample_receipt
-from kiosk.technician import enrol, hub_url, pinned_hub_sign_key
+from kiosk.technician_desk import Outcome, failure
 from screens.role_login.base import PrivilegedScreen
 from screens.technician.tasks import in_background
 
+if TYPE_CHECKING:
+    from kiosk.services import Services
+
 STATUS_KEYS = {"ok": "tech.status.ok", "warning": "tech.status.warning", "error": "tech.status.error"}
-MOUNT_GLOBS = ("/media/*/*", "/run/media/*/*", "/mnt/*")  # where a USB stick shows up
-
-
-class PrinterMissing(PrinterError):
-    """No printer is configured: receipts are shown on screen only."""
-
-    translation_key = "error.printer_missing"
-
-
-def usb_folders(limit: int = 3) -> list[str]:
-    """Mounted removable media a bundle can go to (what the desktop mounts under /media)."""
-    found = [p for pattern in MOUNT_GLOBS for p in sorted(glob.glob(pattern)) if Path(p).is_dir()]
-    return found[:limit]
 
 
 class TechnicianScreen(PrivilegedScreen):
@@ -56,21 +36,26 @@ class TechnicianScreen(PrivilegedScreen):
     enrol_text = StringProperty("")
     active_field = StringProperty("hub_url")
 
-    def __init__(self, **kwargs: object) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._said: dict[str, tuple[str, dict[str, object]]] = {}
-        self._card_result: tuple[bool, str] | None = None  # the last card test: read?, findings (number masked)
-        self._printed: tuple[str, dict[str, object]] | None = None  # the last test print's outcome
+        self._said: dict[str, Outcome] = {}
+        self._card_report: dict[str, Any] | None = None  # the last card test (the number masked)
+        self._printed: Outcome | None = None  # the last test print's outcome
+
+    def attach(self, services: Services) -> None:
+        """Called once by the wiring; the technician's desk comes with the services."""
+        super().attach(services)
+        self.desk = services.technician
 
     def refresh(self) -> None:
-        for attr, (key, params) in self._said.items():
-            setattr(self, attr, self.tr.t(key, **params))
+        for attr, outcome in self._said.items():
+            setattr(self, attr, outcome.words(self.tr.t))
         self.show(self.panel)
 
-    def say(self, attr: str, key: str, **params: object) -> None:
-        """Set a one-message text (kept as its key, so a language switch says it again)."""
-        self._said[attr] = (key, params)
-        setattr(self, attr, self.tr.t(key, **params))
+    def say(self, attr: str, outcome: Outcome) -> None:
+        """Set a one-message text (kept as its outcome, so a language switch says it again)."""
+        self._said[attr] = outcome
+        setattr(self, attr, outcome.words(self.tr.t))
 
     def show(self, panel: str) -> None:
         """Switch to one check and run its quick part."""
@@ -93,11 +78,11 @@ class TechnicianScreen(PrivilegedScreen):
     # -- card ------------------------------------------------------------------------------------
 
     def _show_card(self) -> None:
-        self.card_text = self._card_lines(card_section(self.services.card_reader))
-        if self._card_result is not None:
-            read, lines = self._card_result
-            heading = self.tr.t("tech.card.result_read" if read else "tech.card.result_unread")
-            self.card_text += f"\n\n{heading}\n{lines}"
+        self.card_text = self._card_lines(self.desk.card())
+        report = self._card_report
+        if report is not None:
+            heading = self.tr.t("tech.card.result_read" if report["card_read"] else "tech.card.result_unread")
+            self.card_text += f"\n\n{heading}\n{self._findings(report)}"
 
     def _card_lines(self, section: dict[str, Any]) -> str:
         lines = [self._status(section)]
@@ -107,10 +92,8 @@ class TechnicianScreen(PrivilegedScreen):
             lines.append(f"• {reader['name']}: {state}{pad}")
         return "\n".join(lines)
 
-    def test_card(self) -> None:
-        """Read the card in the reader and check its certificates, as ``kiosk diag card`` (no PIN asked)."""
-        s = self.services
-        report = card_diag.card_report(s.card_reader, s.open_card, s.validator, s.settings.card.personal_number_field)
+    @staticmethod
+    def _findings(report: dict[str, Any]) -> str:
         lines = []
         if report.get("error"):
             lines.append(report["error"])
@@ -119,29 +102,23 @@ class TechnicianScreen(PrivilegedScreen):
             lines.append(f"{holder.get('given_name', '')} {holder.get('surname', '')} ({holder['personal_number']})")
         for cert in report.get("certificates", []):
             lines.append(f"• {cert['role']}: {cert['status'].upper()} — {cert['reason']}")
-        self._card_result = (bool(report["card_read"]), "\n".join(lines))
+        return "\n".join(lines)
+
+    def test_card(self) -> None:
+        """Read the card in the reader and check its certificates, as ``kiosk diag card`` (no PIN asked)."""
+        self._card_report = self.desk.test_card()
         self._show_card()
 
     # -- printer ---------------------------------------------------------------------------------
 
     def _show_printer(self) -> None:
-        self.printer_text = self._status(printer_section(self.services.printer, self.services.settings.printer.uri))
+        self.printer_text = self._status(self.desk.printer())
         if self._printed is not None:
-            key, params = self._printed
-            self.printer_text += "\n" + self.tr.t(key, **params)
+            self.printer_text += "\n" + self._printed.words(self.tr.t)
 
     def test_print(self) -> None:
-        """Print a sample receipt and say how it went."""
-        s = self.services
-        language = self.tr.lang
-        try:
-            if s.printer is None:
-                raise PrinterMissing()
-            s.printer.print_receipt(sample_receipt(s.translator, language, s.settings, s.local_time.now()))
-        except PrinterError as exc:
-            self._printed = ("tech.printer.failed", {"reason": self.tr.t(exc.translation_key)})
-        else:
-            self._printed = ("tech.printer.printed", {})
+        """Print a sample receipt in the language on screen and say how it went."""
+        self._printed = self.desk.test_print(self.tr.lang)
         self._show_printer()
 
     # -- touch -----------------------------------------------------------------------------------
@@ -164,11 +141,9 @@ class TechnicianScreen(PrivilegedScreen):
     # -- network and sync ------------------------------------------------------------------------
 
     def _show_network(self) -> None:
-        queue = queue_section(self.services.outbox.stats)
+        queue = self.desk.queue()
         self.network_text = self.tr.t("tech.network.checking") + "\n" + self._status(queue)
-        url = hub_url(self.services.settings)
-        self._background(lambda: hub_section(url, timeout_s=3.0),
-                         lambda hub: self._network_done(hub, queue))
+        self._background(self.desk.hub, lambda hub: self._network_done(hub, queue))
 
     def _network_done(self, hub: Any, queue: dict[str, Any]) -> None:
         words = self._status(hub) if isinstance(hub, dict) else f"{type(hub).__name__}: {hub}"
@@ -177,23 +152,16 @@ class TechnicianScreen(PrivilegedScreen):
 
     def sync_now(self) -> None:
         """One sync cycle with the hub now: send the queue, fetch statuses, documents and the role list."""
-        self._background(self.services.sync.sync_once, self._sync_done)
+        self._background(self.desk.sync_now, self._sync_done)
 
-    def _sync_done(self, report: Any) -> None:
-        if isinstance(report, Exception):
-            words = self.tr.t("tech.sync.failed", reason=f"{type(report).__name__}: {report}")
-        elif report.error is not None:
-            words = self.tr.t("tech.sync.failed", reason=type(report.error).__name__)
-        else:
-            sent = sum(report.results.values())
-            words = self.tr.t("tech.sync.done", sent=sent, left=report.remaining_queued)
-        self.network_text = words + "\n" + self._status(queue_section(self.services.outbox.stats))
+    def _sync_done(self, result: Outcome | Exception) -> None:
+        outcome = failure("tech.sync.failed", result) if isinstance(result, Exception) else result
+        self.network_text = outcome.words(self.tr.t) + "\n" + self._status(self.desk.queue())
 
     # -- system ----------------------------------------------------------------------------------
 
     def _show_system(self) -> None:
-        settings = self.services.settings
-        part = system_section(settings, log_path=settings.kiosk.data_dir / "logs" / "kiosk.log")
+        part = self.desk.system()
         lines = [self._status(part), "", self.tr.t("tech.system.versions")]
         lines += [f"  {name}: {version}" for name, version in part["versions"].items() if version]
         lines += ["", self.tr.t("tech.system.temperature") + ": " +
@@ -210,86 +178,56 @@ class TechnicianScreen(PrivilegedScreen):
 
     def _show_bundle(self) -> None:
         self.ids.mounts.clear_widgets()
-        for folder in usb_folders():
+        for folder in self.desk.usb_folders():
             button = Factory.SmallButton(text=folder)
             button.bind(on_release=lambda b: setattr(self.ids.folder, "value", b.text))
             self.ids.mounts.add_widget(button)
         if not self.bundle_text:
-            self.say("bundle_text", "tech.bundle.help")
+            self.say("bundle_text", Outcome("tech.bundle.help"))
 
     def export_bundle(self) -> None:
-        """Write the redacted diagnostic zip into the folder typed or picked (audited)."""
-        folder = self.ids.folder.value.strip()
-        if not folder.startswith("/"):
-            self.say("bundle_text", "tech.bundle.need_folder")
+        """Write the redacted diagnostic zip into the folder typed or picked (audited by the desk)."""
+        folder = self.desk.bundle_folder(self.ids.folder.value)
+        if folder is None:
+            self.say("bundle_text", Outcome("tech.bundle.need_folder"))
             return
-        s, actor, wall = self.services, self.modes.actor, self.modes.wall
-        self.say("bundle_text", "tech.bundle.writing")
+        actor = self.modes.actor
+        self.say("bundle_text", Outcome("tech.bundle.writing"))
+        self._background(lambda: self.desk.write_bundle(actor, folder), self._bundle_done)
 
-        def work() -> Path:
-            report = diagnose(s.settings, services=s, hub_timeout_s=3.0)
-            audit = open_audit_log(s.settings.kiosk.data_dir, wall)  # this thread's own connection
-            try:
-                return write_bundle(s.settings, Path(folder), report, outbox=s.outbox, audit=audit, actor=actor,
-                                    clock=wall)
-            finally:
-                audit.close()
-
-        self._background(work, self._bundle_done)
-
-    def _bundle_done(self, result: Any) -> None:
-        if isinstance(result, Exception):
-            self.say("bundle_text", "tech.bundle.failed", reason=f"{type(result).__name__}: {result}")
-        else:
-            self.say("bundle_text", "tech.bundle.written", path=str(result))
+    def _bundle_done(self, result: Outcome | Exception) -> None:
+        self.say("bundle_text", failure("tech.bundle.failed", result) if isinstance(result, Exception) else result)
 
     # -- enrolment -------------------------------------------------------------------------------
 
     def _show_enrol(self) -> None:
         if not self.enrol_text:
-            self.say("enrol_text", "tech.enrol.help")
+            self.say("enrol_text", Outcome("tech.enrol.help"))
 
     def focus(self, field: str) -> None:
         """Type into the hub address or the code."""
         self.active_field = field
 
     def enrol(self) -> None:
-        """Enrol this kiosk with the hub using the one-time code (audited, never the code)."""
+        """Enrol this kiosk with the hub using the one-time code (audited by the desk, never the code)."""
         url, code = self.ids.hub_url.value.strip(), self.ids.code.value.strip()
         if not url or not code:
-            self.say("enrol_text", "tech.enrol.need_both")
+            self.say("enrol_text", Outcome("tech.enrol.need_both"))
             return
-        s, actor, wall = self.services, self.modes.actor, self.modes.wall
-        self.say("enrol_text", "tech.enrol.working")
-        self.ids.code.value = ""
+        actor = self.modes.actor
+        self.say("enrol_text", Outcome("tech.enrol.working"))
+        self.ids.code.value = ""  # the one-time code leaves the screen as soon as it is used
+        self._background(lambda: self.desk.enrol(actor, url, code), self._enrol_done)
 
-        def work() -> Any:
-            audit = open_audit_log(s.settings.kiosk.data_dir, wall)
-            try:
-                with requests.Session() as session:
-                    return enrol(actor, audit, session=session, hub_url=url, code=code,
-                                 data_dir=s.settings.kiosk.data_dir, name=s.settings.kiosk.kiosk_id, clock=wall)
-            finally:
-                audit.close()
-
-        self._background(work, self._enrol_done)
-
-    def _enrol_done(self, result: Any) -> None:
-        if isinstance(result, Exception):
-            self.say("enrol_text", "tech.enrol.failed", reason=f"{type(result).__name__}: {result}")
-            return
-        # role lists from this hub are checked against the key just pinned, without a restart
-        self.services.privileged.access.pin_hub_key(pinned_hub_sign_key(self.services.settings.kiosk.data_dir))
-        # new requests are sealed to this hub at once (CurrentHubSealer); background sync follows it too
-        self.services.sync.restart()
-        self.say("enrol_text", "tech.enrol.done", hub=result.hub_url, kiosk=result.kiosk_id)
+    def _enrol_done(self, result: Outcome | Exception) -> None:
+        self.say("enrol_text", failure("tech.enrol.failed", result) if isinstance(result, Exception) else result)
 
     def wipe(self) -> None:
         for name in ("card_text", "printer_text", "touch_text", "network_text", "system_text", "bundle_text",
                      "enrol_text"):
             setattr(self, name, "")
         self._said.clear()
-        self._card_result, self._printed = None, None
+        self._card_report, self._printed = None, None
         for field in ("hub_url", "code", "folder"):
             if field in self.ids:
                 self.ids[field].value = ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from kivy.graphics import Color, Ellipse, Line
 from kivy.properties import ListProperty, NumericProperty
@@ -35,7 +36,7 @@ class TouchGrid(Widget):
         return [self.to_window(self.x + self.width * sx, self.y + self.height * sy)
                 for sy in reversed(TARGET_SHARES) for sx in TARGET_SHARES]
 
-    def on_touch_down(self, touch: object) -> bool:
+    def on_touch_down(self, touch: Any) -> bool:
         if not self.collide_point(*touch.pos):
             return super().on_touch_down(touch)
         where = self.to_window(*touch.pos)

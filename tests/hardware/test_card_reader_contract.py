@@ -8,8 +8,8 @@ a virtual card. The PC/SC variant skips where its real parts are missing.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import pytest
 

@@ -11,9 +11,9 @@ from __future__ import annotations
 import gc
 import hashlib
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 from cryptography import x509

@@ -31,6 +31,7 @@ from kiosk.errors import (
 )
 from kiosk.identity import verify_challenge
 from kiosk.ports import CardEventKind, PinKind, PinState, PinStatus, ReaderInfo
+from tests.fixtures.clock import WORLD_NOW
 from tests.fixtures.softhsm import (
     AUTH_PIN,
     SO_PIN,
@@ -54,7 +55,6 @@ from hardware.pkcs11_module import (  # noqa: E402
     translate_error,
 )
 from hardware.pkcs11_reader import Pkcs11SlotReader, slot_events  # noqa: E402
-from tests.fixtures.clock import WORLD_NOW
 
 ANY_READER = ReaderInfo("any reader", False, True)
 CHALLENGE = b"\x07" * 32

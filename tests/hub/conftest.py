@@ -7,8 +7,9 @@ import datetime as dt
 import gzip
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import requests

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from hub import backoffice
 from protocol.wire import MAX_BATCH_ITEMS, MAX_BODY_BYTES

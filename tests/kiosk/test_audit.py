@@ -52,7 +52,7 @@ def test_entries_chain_and_verify(tmp_path: Path, clock) -> None:
     entries = list(log.entries())
     assert [e.seq for e in entries] == [1, 2, 3, 4, 5, 6]
     assert entries[0].prev_hash == "0" * 64
-    assert all(b.prev_hash == a.hash for a, b in zip(entries, entries[1:]))
+    assert all(b.prev_hash == a.hash for a, b in zip(entries, entries[1:], strict=False))
     assert entries[2].hash == entry_hash(3, entries[2].time, "staff", "*******2345", "staff.reprint",
                                          {"receipt_no": "KSK-0001-261121-0002"}, entries[1].hash)
     assert log.checkpoint() == Checkpoint(6, entries[-1].hash)

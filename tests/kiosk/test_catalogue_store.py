@@ -11,7 +11,7 @@ import pytest
 from kiosk.catalogue_store import CatalogueStore, CatalogueUpdate
 from kiosk.services import Services
 from kiosk.session import Step
-from protocol.catalogue import BUNDLED_PATH
+from protocol.catalogue import BUNDLED_PATH, CatalogueError, load_catalogue, schema_digest
 
 BUNDLED = json.loads(BUNDLED_PATH.read_text(encoding="utf-8"))
 
@@ -39,7 +39,8 @@ def test_a_newer_catalogue_from_the_hub_takes_over_and_survives_a_restart(tmp_pa
     assert store().version == BUNDLED["version"] + 1
     assert store().service("birth_record_extract").title["en"] == "Birth record extract (new)"
     assert (tmp_path / "catalogue" / "catalogue.json").read_bytes() == blob
-    assert list((tmp_path / "catalogue").iterdir()) == [tmp_path / "catalogue" / "catalogue.json"]  # no temp left
+    assert sorted(p.name for p in (tmp_path / "catalogue").iterdir()) == [
+        "catalogue.json", "schema-checked.txt"]  # no temp file left
     restarted = CatalogueStore(tmp_path)
     assert restarted().version == BUNDLED["version"] + 1 and restarted.source == "hub"
 
@@ -118,3 +119,33 @@ def test_the_kiosk_uses_the_store_and_a_form_in_progress_keeps_its_service(servi
     journey.choose_service("birth_record_extract")
     assert journey.session.service.title["en"] == "Birth record extract (new)"
     assert journey.catalogue.version == BUNDLED["version"] + 1
+
+
+def test_the_schema_check_is_remembered_and_a_changed_file_is_checked_again(tmp_path: Path) -> None:
+    """GIVEN a kiosk that started once (the bundled and the stored catalogue passed the schema)
+    WHEN the stored file is changed on disk behind its back, keeping valid JSON but breaking the schema
+    THEN the next start checks it again, refuses it and runs on the bundled one."""
+    store = CatalogueStore(tmp_path)
+    assert store.on_catalogue(hub_catalogue(BUNDLED["version"] + 1)) is CatalogueUpdate.ACCEPTED
+    CatalogueStore(tmp_path)  # a restart remembers both files as checked
+    remembered = (tmp_path / "catalogue" / "schema-checked.txt").read_text().split()
+    assert len(remembered) == 2
+    stored = tmp_path / "catalogue" / "catalogue.json"
+    data = json.loads(stored.read_bytes())
+    data["surprise"] = 1  # valid JSON that only the schema refuses (no other check looks at it)
+    stored.write_bytes(json.dumps(data).encode())
+    restarted = CatalogueStore(tmp_path)
+    assert restarted.source == "bundled" and restarted().version == BUNDLED["version"]
+
+
+def test_a_file_remembered_as_checked_skips_only_the_schema(tmp_path: Path) -> None:
+    """GIVEN a file that only the schema would refuse WHEN loaded with its digest remembered, then without
+    THEN the first loads (the schema is skipped for bytes it passed before) and the second is refused."""
+    data = json.loads(BUNDLED_PATH.read_bytes())
+    data["surprise"] = 1
+    path = tmp_path / "c.json"
+    path.write_bytes(json.dumps(data).encode())
+    assert load_catalogue(path, checked=frozenset({schema_digest(path.read_bytes())})).version == data["version"]
+    with pytest.raises(CatalogueError, match="surprise"):
+        load_catalogue(path)
+

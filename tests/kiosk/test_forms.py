@@ -141,7 +141,7 @@ def test_every_message_can_be_said_in_every_language(translators, field, value, 
 @given(digits=st.text("0123456789", min_size=11, max_size=11), parts=st.lists(SEPARATORS, min_size=11, max_size=11))
 def test_any_eleven_digits_with_separators_are_a_personal_number(digits: str, parts: list[str]) -> None:
     """GIVEN 11 digits with spaces or dashes anywhere WHEN validated THEN accepted and stored as the 11 digits."""
-    typed = "".join(d + p for d, p in zip(digits, parts))
+    typed = "".join(d + p for d, p in zip(digits, parts, strict=True))
     assert validate(PERSONAL, typed, TODAY) is None and normalize(PERSONAL, typed) == digits
 
 

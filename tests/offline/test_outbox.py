@@ -58,13 +58,14 @@ def test_sending_goes_back_to_queued_at_start(tmp_path: Path) -> None:
 def test_enqueued_request_survives_a_killed_process(tmp_path: Path) -> None:
     """GIVEN a process that enqueues and is then killed with SIGKILL WHEN the file is reopened THEN the request is there."""
     path = tmp_path / "o.sqlite"
+    repo = str(Path(__file__).resolve().parents[2])
     code = (
-        "import datetime as dt, os, signal, sys; sys.path.insert(0, %r)\n"
+        f"import datetime as dt, os, signal, sys; sys.path.insert(0, {repo!r})\n"
         "from offline.outbox import Outbox\n"
-        "box = Outbox(__import__('pathlib').Path(%r), 'K', lambda: dt.datetime.now(dt.timezone.utc))\n"
+        f"box = Outbox(__import__('pathlib').Path({str(path)!r}), 'K', lambda: dt.datetime.now(dt.timezone.utc))\n"
         "print(box.enqueue(service='s', sealed=b'x', citizen_key=None).id, flush=True)\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"
-    ) % (str(Path(__file__).resolve().parents[2]), str(path))
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == -9
     submission_id = proc.stdout.strip()

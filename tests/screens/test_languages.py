@@ -42,7 +42,8 @@ def test_every_message_has_the_same_placeholders_as_english(language: str) -> No
 @pytest.mark.parametrize("language", UI_LANGUAGES)
 @pytest.mark.parametrize("bold", [False, True])
 def test_every_message_renders_in_the_bundled_font(language: str, bold: bool) -> None:
-    """GIVEN Kivy's lack of font fallback WHEN every character of every message is looked up in Kiosk Sans THEN none is missing (no tofu)."""
+    """GIVEN Kivy's lack of font fallback WHEN every character of every message is looked up in Kiosk Sans
+    THEN none is missing (no tofu)."""
     cmap = TTFont(font_path(bold=bold)).getBestCmap()
     text = "".join(load_messages(ASSETS_DIR / "locale", language).values())
     assert sorted({c for c in text if not c.isspace() and ord(c) not in cmap}) == []
