@@ -22,9 +22,7 @@ class PrinterProfile:
     native_qr: bool
     user_defined_chars: bool
     font_a_width: int = 12
-    font_a_height: int = 24
     font_b_width: int = 9
-    font_b_height: int = 17
 
     def __post_init__(self) -> None:
         if self.width_dots not in PAPER_WIDTHS_DOTS:

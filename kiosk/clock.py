@@ -14,7 +14,6 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WallClock = Callable[[], dt.datetime]
-Monotonic = Callable[[], float]
 
 DEFAULT_TIMEZONE = "Asia/Tbilisi"
 

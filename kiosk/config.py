@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from kiosk.clock import zone
+from kiosk.clock import DEFAULT_TIMEZONE, zone
 
 LANGUAGES = ("ka", "en", "ru", "az", "hy")
 
@@ -39,7 +39,7 @@ class KioskSettings:
     kiosk_id: str = "KSK-0001"
     centre_name: str = "Community Centre"
     language: Literal["ka", "en", "ru", "az", "hy"] = "ka"
-    timezone: str = "Asia/Tbilisi"  # IANA zone for what people read (screens, receipts, receipt numbers, day report)
+    timezone: str = DEFAULT_TIMEZONE  # IANA zone for what people read (screens, receipts, receipt numbers, day report)
     idle_timeout_s: float = 60.0
     idle_countdown_s: float = 15.0
     high_contrast: bool = False  # start in the high-contrast theme (villagers can switch it on any screen)

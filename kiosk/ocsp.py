@@ -85,8 +85,9 @@ def _key_hash(key_owner: x509.Certificate, subject: x509.Certificate, algorithm:
 class OcspClient:
     """Asks one responder about one certificate and checks the answer."""
 
-    def __init__(self, session: requests.Session, timeout_s: float, clock: Callable[[], dt.datetime],
+    def __init__(self, session: requests.Session | None, timeout_s: float, clock: Callable[[], dt.datetime],
                  monotonic: Callable[[], float] = time.monotonic) -> None:
+        """``session`` None: one is made at the first question (requests is not needed before then)."""
         self._session, self._timeout_s, self._clock, self._monotonic = session, timeout_s, clock, monotonic
 
     def ask(self, url: str, cert: x509.Certificate, issuer: x509.Certificate) -> OcspAnswer:
@@ -126,6 +127,8 @@ class OcspClient:
         """POST within one overall deadline: requests' own timeout is per socket operation."""
         import requests
 
+        if self._session is None:
+            self._session = requests.Session()
         deadline = self._monotonic() + self._timeout_s
         late = OcspUnusable(f"no answer within {self._timeout_s:g} s")
         headers = {"Content-Type": "application/ocsp-request", "Accept": "application/ocsp-response"}

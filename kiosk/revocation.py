@@ -149,12 +149,6 @@ def _is_delta(crl: x509.CertificateRevocationList) -> bool:
     return True
 
 
-def _new_session() -> requests.Session:
-    import requests
-
-    return requests.Session()
-
-
 class RevocationChecker:
     """OCSP when the certificate names a responder that answers in time, else the CRL bundle."""
 
@@ -171,7 +165,7 @@ class RevocationChecker:
         self._bundle = CrlBundle(crl_dir) if crl_dir else None
         self._clock = clock
         self._max_age = crl_max_age
-        self._ocsp = OcspClient(session or _new_session(), ocsp_timeout_s, clock) if use_ocsp else None
+        self._ocsp = OcspClient(session, ocsp_timeout_s, clock) if use_ocsp else None
 
     @classmethod
     def from_settings(cls, settings: Settings, clock: Callable[[], dt.datetime]) -> RevocationChecker:
