@@ -19,7 +19,7 @@ DEB_TEST := $(DEB_DEMO) pcscd vsmartcard-vpcd softhsm2 opensc libpcsclite-dev sw
 # on a lock); tests/future_clock/sitecustomize.py works around libfaketime 0.9.10 failing Python's
 # time.sleep() then.
 FUTURE ?= +1100d
-FUTURE_TESTS ?= tests/kiosk tests/offline tests/hub
+FUTURE_TESTS ?= tests/kiosk tests/offline tests/hub tests/entrypoints
 
 .PHONY: demo test lint tour clean
 
@@ -59,7 +59,7 @@ test: lint
 	@$(PY) -m pytest; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure"; exit 1; fi; \
 	[ $$rc -eq 0 ] || exit $$rc; \
-	echo "The core, offline and hub tests again, with the clock moved $(FUTURE):"; \
+	echo "The core, offline, hub and command-line tests again, with the clock moved $(FUTURE):"; \
 	PYTHONPATH=tests/future_clock FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '$(FUTURE)' $(PY) -m pytest -q -p no:cacheprovider $(FUTURE_TESTS); \
 	rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure"; exit 1; fi; \
 	exit $$rc
