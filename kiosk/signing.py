@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import rfc8785
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
@@ -56,6 +55,8 @@ class SignerMismatch(IdentityError):
 
 def canonical_form(document: Mapping[str, Any]) -> bytes:
     """The document's RFC 8785 (JCS) canonical UTF-8 bytes, which is what gets hashed and signed."""
+    import rfc8785  # only a signed request needs it: not loaded before the first frame
+
     try:
         return rfc8785.dumps(document)
     except rfc8785.CanonicalizationError as exc:
