@@ -3,8 +3,11 @@
 Each is safe to kill at any moment (``kill -9`` included): enrolment writes its files atomically
 and resumes with the same device key, every queue change is one SQLite transaction, and what a
 killed ``sync`` left ``sending`` is sent again and answered ``duplicate`` by the hub.
+``sync`` holds the data folder's sync lock for its whole run, so two never overlap (nor one and the
+app's background sync): a second one waits ``--wait`` seconds, then says so and exits 3.
 Exit codes: 0 done; 1 the hub could not be reached or refused, or requests are still queued;
-2 this kiosk cannot do it (configuration, not enrolled, queue damaged).
+2 this kiosk cannot do it (configuration, not enrolled, queue damaged); 3 (``sync``) another sync
+of this data folder is already running.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import dataclasses
 import datetime as dt
 import json
 import signal
+import sqlite3
 import sys
 import threading
 from typing import Any
@@ -22,6 +26,7 @@ import requests
 
 from assets import ASSETS_DIR
 from entrypoints.sync_wiring import build_sync_engine
+from kiosk.audit import open_audit_log
 from kiosk.clock import LocalTime, utc_now
 from kiosk.config import Settings
 from kiosk.i18n import Translator
@@ -29,9 +34,12 @@ from offline.enrollment import EnrollmentError, check_hub_url, enroll
 from offline.hub_client import HubError
 from offline.outbox import Outbox, OutboxCorrupted, SubmissionState
 from offline.outbox_integrity import clear_marker
+from offline.sync_lock import SyncBusy
 from protocol.wire import ItemResult
 
 CANNOT = 2
+BUSY = 3  # `sync`: another sync of this data folder is running
+SYNC_WAIT_S = 5.0
 
 
 def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -66,10 +74,16 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
     sync = subparsers.add_parser("sync", parents=[common], help="send the queue to the hub",
                                  description="Send queued requests, then pull statuses, catalogue, CRLs and roles "
-                                 "and send a heartbeat. Exit 0 when nothing is left queued, 1 (with the reason) "
-                                 "when the hub could not be reached.")
+                                 "and send a heartbeat. One sync at a time per data folder (the app's background "
+                                 "sync included). Exit 0 when nothing is left queued, 1 (with the reason) when the "
+                                 "hub could not be reached or requests are still queued, 2 when this kiosk cannot "
+                                 "sync (not enrolled, queue damaged), 3 when a sync is already running for this "
+                                 "data folder and did not finish within --wait.")
     sync.add_argument("--once", action="store_true", help="one pass, then exit (default: keep syncing until stopped)")
     sync.add_argument("--json", action="store_true", help="machine-readable report of the pass")
+    sync.add_argument("--wait", type=float, default=SYNC_WAIT_S, metavar="SECONDS",
+                      help=f"how long to wait for a sync already running to finish (default {SYNC_WAIT_S:g}); "
+                      "then exit 3")
     sync.set_defaults(handler=run)
 
     dev = subparsers.add_parser("dev", help="developer and load-test helpers")
@@ -158,14 +172,44 @@ def _queue(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def _sync(settings: Settings, args: argparse.Namespace) -> int:
-    engine = build_sync_engine(settings)
+def _audit_head(settings: Settings) -> tuple[Any, Any]:
+    """The audit log opened read-only for the heartbeat's checkpoint, and how to close it (none before the app ran)."""
+    path = settings.kiosk.data_dir / "audit.sqlite"
+    if not path.exists():
+        return (lambda: None), (lambda: None)
     try:
-        if not args.once:
-            return _sync_until_stopped(engine, LocalTime(utc_now, settings.kiosk.zone))
-        report = engine.sync_once()
+        log = open_audit_log(settings.kiosk.data_dir, utc_now, read_only=True)
+    except sqlite3.Error as exc:  # the sync goes on without a checkpoint; the technician reads why
+        print(f"warning: audit log not opened ({type(exc).__name__}: {exc})", file=sys.stderr)
+        return (lambda: None), (lambda: None)
+
+    def checkpoint() -> dict[str, Any] | None:
+        try:
+            head = log.checkpoint()
+        except Exception as exc:  # noqa: BLE001 — a heartbeat must go out whatever the audit file does
+            print(f"warning: audit checkpoint not read ({type(exc).__name__}: {exc})", file=sys.stderr)
+            return None
+        return {"seq": head.seq, "hash": head.hash}
+
+    return checkpoint, log.close
+
+
+def _sync(settings: Settings, args: argparse.Namespace) -> int:
+    checkpoint, close_audit = _audit_head(settings)
+    try:
+        engine = build_sync_engine(settings, audit_checkpoint=checkpoint)
+        try:
+            with engine.exclusive(args.wait):
+                if not args.once:
+                    return _sync_until_stopped(engine, LocalTime(utc_now, settings.kiosk.zone))
+                report = engine.sync_once()
+        finally:
+            engine.close()
+    except SyncBusy as exc:
+        print(f"kiosk: {exc}; this one stops without syncing (exit {BUSY})", file=sys.stderr)
+        return BUSY
     finally:
-        engine.close()
+        close_audit()
     summary = {
         "accepted": report.results[ItemResult.ACCEPTED], "duplicate": report.results[ItemResult.DUPLICATE],
         "rejected": report.results[ItemResult.REJECTED], "statuses": report.statuses,

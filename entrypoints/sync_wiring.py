@@ -21,6 +21,7 @@ from offline.hub_client import HubClient
 from offline.outbox import Outbox
 from offline.ratings import SCORES, Ratings
 from offline.sync import DocumentSinks, Health, SyncConfig, SyncEngine
+from offline.sync_lock import SYNC_LOCK_FILE, SyncLock
 from protocol import __version__
 
 if TYPE_CHECKING:
@@ -60,7 +61,8 @@ def build_sync_engine(
     """The engine for this kiosk; ``NotEnrolled`` before ``kiosk enroll``, ``OutboxCorrupted`` on a damaged queue.
 
     ``on_catalogue`` defaults to a ``CatalogueStore`` on the data directory (the app passes its own,
-    so the screens see a new catalogue at once). Call ``engine.close()`` when done.
+    so the screens see a new catalogue at once). Call ``engine.close()`` when done. Every engine of one
+    data folder, in any process, shares ``<data_dir>/sync.lock``: one sync at a time.
     """
     data = settings.kiosk.data_dir
     enrollment = load_enrollment(data)
@@ -85,7 +87,7 @@ def build_sync_engine(
         on_roles=RoleStore(data, identity.hub_sign_key).save,
     )
     return SyncEngine(outbox=outbox, client=client, config=SyncConfig.from_settings(settings.hub), health=health,
-                      documents=sinks, clock=clock)
+                      documents=sinks, clock=clock, lock=SyncLock(data / SYNC_LOCK_FILE))
 
 
 def printer_state(printer: Any) -> Callable[[], str]:

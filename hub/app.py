@@ -15,8 +15,10 @@ from pydantic import ValidationError
 
 from hub import documents, enrolment, intake
 from hub.http import (
+    ENROL_MAX_BODY_BYTES,
     SIGNED_HEADERS_DOC,
     Refused,
+    body_reader,
     decoded_json,
     document_response,
     json_body_doc,
@@ -42,9 +44,28 @@ from protocol import __version__
 from protocol.wire import API_PREFIX, MAX_BATCH_ITEMS, SignatureProblem, SignedBy, verify_request
 
 log = logging.getLogger("hub")
-_UNAUTHORISED: dict[int | str, dict[str, Any]] = {401: {
-    "model": Problem, "description": "missing_headers | unknown_kiosk | bad_date | "
-                       "stale_date | bad_nonce | bad_signature | replay"}}
+_JSON_400 = "malformed_json | too_deep | bad_number | bad_schema | bad_gzip | unsupported_encoding"
+_ANSWERS: dict[int, dict[str, Any]] = {
+    304: {"description": "Not Modified: the kiosk has this ETag already"},
+    400: {"model": Problem, "description": _JSON_400},
+    401: {"model": Problem, "description": "missing_headers | unknown_kiosk | bad_date | "
+                                           "stale_date | bad_nonce | bad_signature | replay"},
+    404: {"model": Problem, "description": "not_published"},
+    413: {"model": Problem, "description": "too_large"},
+    503: {"model": Problem, "description": "busy: retry after Retry-After seconds",
+          "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}}},
+}
+
+
+def _answers(*codes: int, **described: str) -> dict[int | str, dict[str, Any]]:
+    """The documented error answers of a route; ``e400="..."`` replaces a code's description."""
+    chosen: dict[int | str, dict[str, Any]] = {code: dict(_ANSWERS[code]) for code in codes}
+    for key, text in described.items():
+        chosen[int(key.removeprefix("e"))]["description"] = text
+    return chosen
+
+
+_SIGNED_ANSWERS = (401, 413, 503)  # every signed route reads a body (at most 4 MB) and claims a nonce
 _SIGNED: dict[str, Any] = {"parameters": SIGNED_HEADERS_DOC}
 _BATCH_SCHEMA = {"type": "object", "required": ["items"], "properties": {
     "items": {"type": "array", "maxItems": MAX_BATCH_ITEMS, "items": SubmissionItem.model_json_schema()}}}
@@ -63,6 +84,18 @@ class HubApi:
         return verify_request(request.headers, request.method, signed_path(request), body,
                               lambda key_id: enrolment.verify_key_for(self.store, key_id), self.store.clock())
 
+    def check_headers(self, request: Request) -> None:
+        """Before the body is read: a known kiosk, a fresh date, a well-formed nonce (else 401).
+
+        Checked by verifying against an empty body, so the rules stay ``protocol.wire``'s own; only
+        ``bad_signature`` waits for the body (the signature covers it).
+        """
+        try:
+            self.authenticate(request, b"")
+        except SignatureProblem as exc:
+            if exc.reason != "bad_signature":
+                raise
+
     def claim(self, db: Any, signed: SignedBy) -> None:
         """Record the nonce in the current transaction (a replay → 401)."""
         self.nonces.claim(db, signed, self.store.clock())
@@ -75,6 +108,16 @@ def create_app(store: HubDatabase, keys: HubKeys) -> FastAPI:
                   description="Server side of the kiosk sync protocol v1. Signing: `protocol/wire.py`; "
                   "the human contract: `docs/sync-protocol.md`.")
     app.state.hub = api
+
+    def signed_headers(request: Request) -> None:
+        # A plain def: FastAPI runs it in the thread pool, so the key lookup never blocks the event loop.
+        api.check_headers(request)
+
+    async def signed_body(request: Request, _checked: None = Depends(signed_headers)) -> bytes:
+        """The body of a signed call, read only once its headers name a kiosk and a fresh date."""
+        return await raw_body(request)
+
+    enrol_body = body_reader(ENROL_MAX_BODY_BYTES)
     # Verdicts and status pages shrink to a third on the slow rural links; documents stay signed
     # over their uncompressed bytes (the client's transport undoes the compression).
     app.add_middleware(GZipMiddleware, minimum_size=1024)
@@ -105,12 +148,13 @@ def create_app(store: HubDatabase, keys: HubKeys) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     @app.post(f"{API_PREFIX}/enroll", tags=["kiosk"], status_code=201, response_model=EnrollAnswer,
-              responses={403: {"model": Problem, "description": "bad_code | revoked"}},
+              responses={**_answers(400, 413, 503, e413="too_large (1 KB, before or after gzip)"),
+                         403: {"model": Problem, "description": "bad_code | revoked"}},
               openapi_extra=json_body_doc(EnrollRequest.model_json_schema()))
-    def enroll(request: Request, body: bytes = Depends(raw_body)) -> dict[str, str]:
+    def enroll(request: Request, body: bytes = Depends(enrol_body)) -> dict[str, str]:
         """Spend a one-time code: the kiosk gets its id and pins the hub's keys (the only unsigned call)."""
         try:
-            asked = EnrollRequest.model_validate(decoded_json(request, body))
+            asked = EnrollRequest.model_validate(decoded_json(request, body, ENROL_MAX_BODY_BYTES))
         except ValidationError:
             raise Refused(400, "bad_schema") from None
         try:
@@ -120,9 +164,10 @@ def create_app(store: HubDatabase, keys: HubKeys) -> FastAPI:
         return {"kiosk_id": kiosk_id, **keys.public_b64()}
 
     @app.post(f"{API_PREFIX}/submissions", tags=["kiosk"], response_model=BatchAnswer,
-              responses={**_UNAUTHORISED, 400: {"model": Problem}, 413: {"model": Problem}},
+              responses=_answers(400, *_SIGNED_ANSWERS,
+                                 e413="too_many_items | too_large (4 MB, before or after gzip)"),
               openapi_extra={**_SIGNED, **json_body_doc(_BATCH_SCHEMA, gzip=True)})
-    def submissions(request: Request, body: bytes = Depends(raw_body)) -> JSONResponse:
+    def submissions(request: Request, body: bytes = Depends(signed_body)) -> JSONResponse:
         """Store a batch; each item is accepted, a duplicate (already had) or rejected (bad shape)."""
         signed = api.authenticate(request, body)
         batch = decoded_json(request, body)
@@ -138,8 +183,8 @@ def create_app(store: HubDatabase, keys: HubKeys) -> FastAPI:
         return JSONResponse({"results": results})
 
     @app.get(f"{API_PREFIX}/statuses", tags=["kiosk"], response_model=StatusesAnswer,
-             responses=_UNAUTHORISED, openapi_extra=_SIGNED)
-    def statuses(request: Request, since: str = "", body: bytes = Depends(raw_body)) -> dict[str, Any]:
+             responses=_answers(400, *_SIGNED_ANSWERS, e400="bad_cursor"), openapi_extra=_SIGNED)
+    def statuses(request: Request, since: str = "", body: bytes = Depends(signed_body)) -> dict[str, Any]:
         """This kiosk's submissions whose state the back office changed after the cursor."""
         signed = api.authenticate(request, body)
         try:
@@ -151,8 +196,9 @@ def create_app(store: HubDatabase, keys: HubKeys) -> FastAPI:
             return intake.statuses_since(db, signed.key_id, cursor)
 
     @app.get(f"{API_PREFIX}/requests", tags=["kiosk"], response_model=RequestsAnswer,
-             responses=_UNAUTHORISED, openapi_extra=_SIGNED)
-    def requests_(request: Request, citizen_key: str, body: bytes = Depends(raw_body)) -> dict[str, Any]:
+             responses=_answers(400, *_SIGNED_ANSWERS, e400="bad_request (no citizen_key)"),
+             openapi_extra=_SIGNED)
+    def requests_(request: Request, citizen_key: str, body: bytes = Depends(signed_body)) -> dict[str, Any]:
         """"My requests": a citizen's requests made at this kiosk, by the kiosk's keyed hash."""
         signed = api.authenticate(request, body)
         with store.write() as db:
@@ -165,22 +211,22 @@ def create_app(store: HubDatabase, keys: HubKeys) -> FastAPI:
             api.claim(db, signed)
         return document_response(request, documents.published(store, name))
 
-    @app.get(f"{API_PREFIX}/catalogue", tags=["kiosk"], responses={**_UNAUTHORISED, 304: {}, 404: {"model": Problem}},
+    @app.get(f"{API_PREFIX}/catalogue", tags=["kiosk"], responses=_answers(304, 404, *_SIGNED_ANSWERS),
              openapi_extra=_SIGNED, response_class=Response)
-    def catalogue(request: Request, body: bytes = Depends(raw_body)) -> Response:
+    def catalogue(request: Request, body: bytes = Depends(signed_body)) -> Response:
         """The service catalogue as published, with ``ETag`` and ``X-Hub-Signature``; honours ``If-None-Match``."""
         return _document(request, body, documents.CATALOGUE)
 
     @app.get(f"{API_PREFIX}/crl", tags=["kiosk"], response_model=CrlBundle,
-             responses={**_UNAUTHORISED, 304: {}, 404: {"model": Problem}}, openapi_extra=_SIGNED,
+             responses=_answers(304, 404, *_SIGNED_ANSWERS), openapi_extra=_SIGNED,
              response_class=Response)
-    def crl(request: Request, body: bytes = Depends(raw_body)) -> Response:
+    def crl(request: Request, body: bytes = Depends(signed_body)) -> Response:
         """The CRL bundle, with ``ETag`` and ``X-Hub-Signature``; honours ``If-None-Match``."""
         return _document(request, body, documents.CRL)
 
-    @app.get(f"{API_PREFIX}/roles", tags=["kiosk"], response_model=RoleList, responses=_UNAUTHORISED,
+    @app.get(f"{API_PREFIX}/roles", tags=["kiosk"], response_model=RoleList, responses=_answers(*_SIGNED_ANSWERS),
              openapi_extra=_SIGNED, response_class=Response)
-    def roles(request: Request, body: bytes = Depends(raw_body)) -> Response:
+    def roles(request: Request, body: bytes = Depends(signed_body)) -> Response:
         """The staff and technician list, freshly issued and signed (``X-Hub-Signature``)."""
         signed = api.authenticate(request, body)
         with store.write() as db:
@@ -188,9 +234,9 @@ def create_app(store: HubDatabase, keys: HubKeys) -> FastAPI:
         return document_response(request, documents.role_list(store, keys))
 
     @app.post(f"{API_PREFIX}/heartbeat", tags=["kiosk"], status_code=204, response_class=Response,
-              responses={**_UNAUTHORISED, 400: {"model": Problem}},
+              responses=_answers(400, *_SIGNED_ANSWERS),
               openapi_extra={**_SIGNED, **json_body_doc(Heartbeat.model_json_schema(), gzip=True)})
-    def heartbeat(request: Request, body: bytes = Depends(raw_body)) -> Response:
+    def heartbeat(request: Request, body: bytes = Depends(signed_body)) -> Response:
         """The kiosk's health, for the fleet view."""
         signed = api.authenticate(request, body)
         try:
@@ -202,4 +248,18 @@ def create_app(store: HubDatabase, keys: HubKeys) -> FastAPI:
             intake.record_heartbeat(db, signed.key_id, beat, store.now())
         return Response(status_code=204)
 
+    generated = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        # FastAPI documents a 422 for every route with parameters; this hub answers those with 400 itself.
+        if app.openapi_schema is None:
+            document = generated()
+            for operations in document["paths"].values():
+                for operation in operations.values():
+                    operation["responses"].pop("422", None)
+            for unused in ("HTTPValidationError", "ValidationError"):
+                document.get("components", {}).get("schemas", {}).pop(unused, None)
+        return app.openapi_schema or generated()
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

@@ -82,9 +82,10 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
 def run(_settings: Any, args: argparse.Namespace) -> int:
     """Run one hub command; 0 on success, 1 with a message on stderr otherwise."""
     from hub.commands import COMMANDS, CommandFailed
+    from hub.text import escape_controls
 
     try:
         return COMMANDS[args.hub_command](args)
-    except CommandFailed as exc:
-        print(f"kiosk hub {args.hub_command}: {exc}", file=sys.stderr)
+    except CommandFailed as exc:  # the message may quote a file or an id as typed: no raw escapes
+        print(f"kiosk hub {args.hub_command}: {escape_controls(str(exc))}", file=sys.stderr)
         return 1

@@ -12,6 +12,7 @@ from hub import backoffice, documents, enrolment
 from hub.keys import HubKeysMissing, ensure_keys, load_keys, seal_key_path, sign_key_path
 from hub.models import HubState
 from hub.store import HubDatabase
+from hub.text import escape_controls, json_escape_controls
 
 
 class CommandFailed(Exception):
@@ -19,13 +20,15 @@ class CommandFailed(Exception):
 
 
 def _print_json(value: Any) -> None:
-    print(json.dumps(value, ensure_ascii=False, indent=2))
+    # Rows stored by older hubs (or opened payloads) may hold terminal escapes: written as \uXXXX,
+    # they mean the same to a JSON reader and nothing to the terminal.
+    print(json_escape_controls(json.dumps(value, ensure_ascii=False, indent=2)))
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> None:
     def cell(row: dict[str, Any], column: str) -> str:
         value = row.get(column)
-        return "-" if value is None else str(value)
+        return "-" if value is None else escape_controls(str(value))
 
     widths = {c: max([len(c), *(len(cell(r, c)) for r in rows)]) for c in columns}
     print("  ".join(c.ljust(widths[c]) for c in columns).rstrip())

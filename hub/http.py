@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import json
+import logging
+import math
 import zlib
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
+from starlette.requests import ClientDisconnect
 
 from hub.documents import SignedDocument
 from protocol.wire import HEADER_DATE, HEADER_HUB_SIGNATURE, HEADER_KEY, HEADER_NONCE, HEADER_SIGNATURE, MAX_BODY_BYTES
+
+log = logging.getLogger("hub")
+MAX_JSON_DEPTH = 32  # a heartbeat nests 3 deep, a batch 3: anything far deeper is an attack
+ENROL_MAX_BODY_BYTES = 1024  # code (64) + key (44) + a 100-letter name JSON-escaped (600) + field names
+_INT64 = 2**63 - 1
 
 
 class Refused(Exception):
@@ -28,18 +37,37 @@ def refusal(exc: Refused) -> JSONResponse:
     return JSONResponse({"error": exc.word}, status_code=exc.status, headers=exc.headers)
 
 
-async def raw_body(request: Request) -> bytes:
-    """The body as sent, refused with 413 as soon as it grows past the limit (no matter what it claims)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise Refused(413, "too_large")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
+def body_reader(limit: int) -> Callable[[Request], Awaitable[bytes]]:
+    """A dependency reading the body as sent, refused with 413 once it grows past ``limit``."""
+
+    async def read_body(request: Request) -> bytes:
+        """The body as sent, refused with 413 as soon as it grows past the limit (no matter what it claims)."""
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
             raise Refused(413, "too_large")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        chunks, size = [], 0
+        try:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise Refused(413, "too_large")
+                chunks.append(chunk)
+        except ClientDisconnect:
+            # Nobody is left to answer: one line for the operator, no traceback.
+            log.warning("client %s gone after %d bytes of the body of %s %s", _peer(request), size,
+                        request.method, request.url.path)
+            raise Refused(400, "incomplete_body") from None
+        return b"".join(chunks)
+
+    return read_body
+
+
+raw_body = body_reader(MAX_BODY_BYTES)
+"""The body of any request but enrolment, up to the protocol's 4 MB."""
+
+
+def _peer(request: Request) -> str:
+    return f"{request.client.host}:{request.client.port}" if request.client else "?"
 
 
 def signed_path(request: Request) -> str:
@@ -49,25 +77,71 @@ def signed_path(request: Request) -> str:
     return (path + (b"?" + query if query else b"")).decode("latin-1")
 
 
-def decoded_json(request: Request, body: bytes) -> Any:
-    """The body uncompressed (gzip allowed) and parsed: 413 past the limit, 400 when it is not JSON."""
+class _BadNumber(Exception):
+    """A number no field of the protocol can hold: infinite, NaN, or past 64 bits."""
+
+
+def _no_constant(_name: str) -> Any:
+    raise _BadNumber  # NaN, Infinity, -Infinity: not JSON at all, Python's parser takes them
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400 parses as infinity
+        raise _BadNumber
+    return value
+
+
+def _int64(text: str) -> int:
+    if len(text) > 20:  # before int(), which is slow on (and refuses) thousands of digits
+        raise _BadNumber
+    value = int(text)
+    if not -_INT64 - 1 <= value <= _INT64:  # SQLite's integers, and every count the protocol has
+        raise _BadNumber
+    return value
+
+
+def _depth(value: Any) -> int:
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list)):
+            deepest = max(deepest, depth)
+            if depth <= MAX_JSON_DEPTH:
+                stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def decoded_json(request: Request, body: bytes, limit: int = MAX_BODY_BYTES) -> Any:
+    """The body uncompressed (gzip allowed) and parsed: 413 past ``limit``, 400 when it is not JSON we can hold.
+
+    400 words: ``bad_gzip``, ``unsupported_encoding``, ``malformed_json``, ``too_deep`` (nested more than
+    ``MAX_JSON_DEPTH``), ``bad_number`` (NaN, infinite, or an integer past 64 bits).
+    """
     encoding = request.headers.get("content-encoding", "identity").strip().lower()
     if encoding == "gzip":
         inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
         try:
-            body = inflater.decompress(body, MAX_BODY_BYTES + 1)
+            body = inflater.decompress(body, limit + 1)
         except zlib.error:
             raise Refused(400, "bad_gzip") from None
-        if len(body) > MAX_BODY_BYTES or inflater.unconsumed_tail:  # a gzip bomb stops here
+        if len(body) > limit or inflater.unconsumed_tail:  # a gzip bomb stops here
             raise Refused(413, "too_large")
         if not inflater.eof or inflater.unused_data:  # cut short, or bytes after the stream we would ignore
             raise Refused(400, "bad_gzip")
     elif encoding != "identity":
         raise Refused(400, "unsupported_encoding")
     try:
-        return json.loads(body)
+        value = json.loads(body, parse_constant=_no_constant, parse_float=_finite, parse_int=_int64)
+    except RecursionError:
+        raise Refused(400, "too_deep") from None
+    except _BadNumber:
+        raise Refused(400, "bad_number") from None
     except (ValueError, UnicodeDecodeError):
         raise Refused(400, "malformed_json") from None
+    if _depth(value) > MAX_JSON_DEPTH:
+        raise Refused(400, "too_deep")
+    return value
 
 
 def document_response(request: Request, doc: SignedDocument | None) -> Response:

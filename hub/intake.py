@@ -21,6 +21,7 @@ from protocol.wire import MAX_CLOCK_SKEW_S, ItemResult, SignatureProblem, Signed
 STATUS_PAGE = 1000
 HEARTBEAT_HISTORY = dt.timedelta(days=30)
 REQUESTS_PAGE = 100
+MAX_CURSOR = 2**63 - 1  # SQLite's largest integer
 _PRUNE_EVERY_S = 60.0
 _INSERT = (
     "INSERT INTO submissions (id, kiosk_id, receipt_no, service, created_at, citizen_key, synthetic, sealed,"
@@ -111,6 +112,7 @@ def record_heartbeat(db: sqlite_utils.Database, kiosk_id: str, beat: Heartbeat, 
     body = json.dumps(beat.model_dump(), ensure_ascii=False, sort_keys=True)
     queue = beat.queue
     depth = sum(v for k, v in queue.items() if k in ("queued", "sending") and isinstance(v, int))
+    depth = max(-MAX_CURSOR - 1, min(depth, MAX_CURSOR))  # two 64-bit counts may add past 64 bits
     oldest = queue.get("oldest_queued_age_s")
     db.table("heartbeats").insert({"kiosk_id": kiosk_id, "received_at": now, "body": body})
     horizon = dt.datetime.fromisoformat(now) - HEARTBEAT_HISTORY
@@ -123,10 +125,15 @@ def record_heartbeat(db: sqlite_utils.Database, kiosk_id: str, beat: Heartbeat, 
 
 
 def parse_cursor(text: str | None) -> int:
-    """The statuses cursor as a number (empty = from the start); ValueError when it is not one."""
+    """The statuses cursor as a number (empty = from the start); ValueError when it is not one.
+
+    Plain ASCII digits only (no sign, spaces or other scripts' digits), at most SQLite's largest integer.
+    """
     if not text:
         return 0
+    if len(text) > 19 or not (text.isascii() and text.isdigit()):
+        raise ValueError("not a cursor")
     value = int(text)
-    if value < 0:
-        raise ValueError("negative cursor")
+    if value > MAX_CURSOR:
+        raise ValueError("past the largest cursor")
     return value

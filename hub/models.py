@@ -8,7 +8,25 @@ import enum
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from hub.text import find_control, has_control
+
+
+def _plain(value: str) -> str:
+    """Kiosk-supplied text the back office will print: no control, bidi or line-separator characters."""
+    if has_control(value):
+        raise ValueError("control character")
+    return value
 
 
 class HubState(enum.Enum):
@@ -26,6 +44,11 @@ class EnrollRequest(BaseModel):
     code: StrictStr = Field(min_length=4, max_length=64)
     device_public_key: StrictStr = Field(description="base64 of the 32-byte Ed25519 public key")
     name: StrictStr = Field(default="", max_length=100)
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        return _plain(value)
 
     @field_validator("device_public_key")
     @classmethod
@@ -55,6 +78,11 @@ class SubmissionItem(BaseModel):
     citizen_key: StrictStr | None = Field(default=None, max_length=128)
     synthetic: StrictBool = False
     sealed: StrictStr = Field(description="base64 of the libsodium sealed box", max_length=200_000)
+
+    @field_validator("receipt_no", "service", "citizen_key")
+    @classmethod
+    def _plain_text(cls, value: str | None) -> str | None:
+        return None if value is None else _plain(value)
 
     @field_validator("id")
     @classmethod
@@ -143,6 +171,14 @@ class Heartbeat(BaseModel):
     reader: StrictStr = Field(default="", max_length=200)
     ratings: dict[str, int] = Field(default_factory=dict)
     audit_checkpoint: dict[str, Any] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_everywhere(cls, data: Any) -> Any:
+        # Every string, known field or not, key or value: all of it is kept and shown in the fleet view.
+        if find_control(data):
+            raise ValueError("control character")
+        return data
 
 
 class RoleEntry(BaseModel):

@@ -151,12 +151,18 @@ def _row(row: tuple) -> AuditEntry:
 class AuditLog:
     """The hash-chained log in one SQLite file (WAL, ``synchronous=FULL``)."""
 
-    def __init__(self, path: Path, clock: Callable[[], dt.datetime]) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: Path, clock: Callable[[], dt.datetime], *, read_only: bool = False) -> None:
+        """``read_only`` opens an existing log for reading only (``sqlite3.OperationalError`` when there is none):
+        no migration, and ``append`` fails; for readers in another process, e.g. ``kiosk sync``'s heartbeat."""
         self.path = path
         self._clock = clock
         self._lock = threading.Lock()  # the sync thread reads checkpoints while the UI appends
         # The sync thread reads the chain head for the heartbeat; the lock serialises all use.
+        if read_only:
+            self.db = sqlite_utils.Database(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                                                            check_same_thread=False))
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
         self.db = sqlite_utils.Database(sqlite3.connect(str(path), check_same_thread=False))
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
@@ -281,6 +287,6 @@ def _flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def open_audit_log(data_dir: Path, clock: Callable[[], dt.datetime]) -> AuditLog:
-    """The kiosk's audit log, ``<data_dir>/audit.sqlite``."""
-    return AuditLog(data_dir / "audit.sqlite", clock)
+def open_audit_log(data_dir: Path, clock: Callable[[], dt.datetime], *, read_only: bool = False) -> AuditLog:
+    """The kiosk's audit log, ``<data_dir>/audit.sqlite`` (``read_only``: an existing one, for reading)."""
+    return AuditLog(data_dir / "audit.sqlite", clock, read_only=read_only)

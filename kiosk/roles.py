@@ -5,6 +5,9 @@ bytes in its data directory and checks the signature every time it reads them, s
 on disk counts as no list. A list past its ``expires_at`` refuses everyone (a revoked technician
 must not keep access on a kiosk that stays offline), and then only the technician passcode opens
 the technician mode. Every login, admitted or refused, is written to the audit log.
+
+A list older than the cached one (an earlier ``issued_at``) is refused even when validly signed:
+replaying an old list must not bring back someone the hub has since removed.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import base64
 import datetime as dt
 import enum
 import json
-import os
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +27,10 @@ from kiosk.audit import Actor, AuditAction, AuditLog, mask_id
 from kiosk.errors import KioskError
 from kiosk.identity import Citizen
 from kiosk.passcode import PasscodeError, PasscodeGate, PasscodeLocked, PasscodeRefused
+from offline.atomic_files import write_atomic
 from protocol.wire import verify_document
+
+log = logging.getLogger(__name__)
 
 ROLE_LIST_FILE = "roles.signed.json"
 
@@ -111,17 +117,28 @@ class RoleStore:
         self._key = key
 
     def save(self, body: bytes, signature: str) -> RoleList:
-        """Keep a role list the hub sent, if it verifies (else ``RoleListInvalid``, the old one stays)."""
+        """Keep a role list the hub sent, if it verifies and is not older than the cached one.
+
+        Otherwise ``RoleListInvalid`` (``bad_signature``, ``older_than_cached``...) and the cached list
+        stays. A list issued at the same moment as the cached one changes nothing (returns the cached one).
+        """
         if self._key is None:
             raise RoleListInvalid("no_hub_key")
         parsed = parse_role_list(body, signature, self._key)
+        try:
+            cached: RoleList | None = self.load()
+        except RoleListInvalid:  # none yet, damaged, or signed by a hub no longer pinned: nothing to compare
+            cached = None
+        if cached is not None:
+            if parsed.issued_at < cached.issued_at:
+                log.warning("role list issued %s refused: older than the cached one (issued %s)",
+                            parsed.issued_at.isoformat(), cached.issued_at.isoformat())
+                raise RoleListInvalid("older_than_cached")
+            if parsed.issued_at == cached.issued_at:
+                return cached
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "w", encoding="utf-8") as out:
-            json.dump({"body": base64.b64encode(body).decode("ascii"), "signature": signature}, out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, self.path)
+        blob = json.dumps({"body": base64.b64encode(body).decode("ascii"), "signature": signature})
+        write_atomic(self.path, blob.encode("utf-8"))
         return parsed
 
     def pin(self, key: VerifyKey | None) -> None:

@@ -9,6 +9,11 @@ are never changed afterwards. States are an enum stored as text, each change tim
      │ └──release/crash┘
      └─staff─▶ cancelled (never sent)
 
+Only a sync holding the data folder's sync lock (``offline.sync_lock``) claims rows, so what is
+``sending`` belongs to the lock holder; rows a crashed sync left ``sending`` go back to ``queued``
+through ``resume_in_flight``, which the sync engine calls once it holds the lock. Opening the
+outbox changes nothing: another process may be sending those rows right now.
+
 A damaged file is set aside at open and ``OutboxCorrupted`` raised (see ``outbox_integrity``).
 """
 
@@ -86,7 +91,6 @@ class Outbox:
             if not is_corruption(exc):
                 raise
             raise OutboxCorrupted(set_aside(path, clock()).name) from None
-        self._resume_in_flight()
 
     @staticmethod
     def _open_checked(path: Path) -> sqlite_utils.Database:
@@ -113,14 +117,20 @@ class Outbox:
             raise
         return db
 
-    def _resume_in_flight(self) -> None:
-        """What a crash left ``sending`` goes back to ``queued`` (the hub dedups by id)."""
+    @_locked
+    def resume_in_flight(self) -> int:
+        """What a crashed sync left ``sending`` goes back to ``queued`` (the hub dedups by id); returns how many.
+
+        Call it only while holding the data folder's sync lock (the sync engine does, at the start of
+        each cycle): then no other live process is sending, and every ``sending`` row is a leftover.
+        """
         now = self._clock().isoformat()
         with self.db.atomic():
-            self.db.execute(
+            cur = self.db.execute(
                 "UPDATE submissions SET state = ?, state_changed_at = ? WHERE state = ?",
                 [SubmissionState.QUEUED.value, now, SubmissionState.SENDING.value],
             )
+        return cur.rowcount
 
     def _next_receipt_no(self, now: dt.datetime) -> str:
         day = now.astimezone(self._zone).strftime("%y%m%d")

@@ -6,6 +6,11 @@ transaction as the statuses), the catalogue and CRL bundle (by ETag), the role l
 a heartbeat. A failure ends the cycle: whatever was being sent goes back to ``queued`` and the
 next cycle waits an exponential backoff with full jitter, at least as long as a ``Retry-After``.
 ``start()`` runs cycles on a background thread; the UI hears ``SyncStatus`` events from it.
+
+One sync at a time per data folder: each cycle runs holding the folder's ``SyncLock`` (waiting
+``SyncConfig.lock_wait_s`` for it, else ``SyncBusy``; the background thread then just tries again
+next interval). Holding it, the cycle first puts back to ``queued`` what a crashed sync left
+``sending`` — no other live process can be sending then, so no batch is ever claimed twice.
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ import random as _random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,10 +31,12 @@ from offline.backoff import Backoff
 from offline.hub_client import HubAnswerInvalid, HubClient, HubError, HubPayloadTooLarge, HubRefused
 from offline.outbox import Outbox, SubmissionState
 from offline.sync_documents import write_crl_bundle
+from offline.sync_lock import SyncBusy, SyncLock
 from offline.sync_types import ItemOutcome, SyncState, SyncStatus
 from protocol.wire import ItemResult
 
-__all__ = ["Backoff", "DocumentSinks", "Health", "SyncConfig", "SyncEngine", "SyncReport", "SyncState", "SyncStatus"]
+__all__ = ["Backoff", "DocumentSinks", "Health", "SyncBusy", "SyncConfig", "SyncEngine", "SyncLock", "SyncReport",
+           "SyncState", "SyncStatus"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +52,7 @@ class SyncConfig:
     batch_max_bytes: int = 256_000
     backoff_base_s: float = 2.0
     backoff_max_s: float = 900.0
+    lock_wait_s: float = 5.0  # how long a cycle waits for another sync of the same data folder to finish
 
     @classmethod
     def from_settings(cls, hub: Any) -> SyncConfig:
@@ -105,8 +114,10 @@ class SyncEngine:
     def __init__(self, *, outbox: Outbox, client: HubClient, config: SyncConfig, health: Health,
                  documents: DocumentSinks, clock: Callable[[], dt.datetime],
                  monotonic: Callable[[], float] = time.monotonic,
-                 random: Callable[[], float] = _random.random) -> None:
+                 random: Callable[[], float] = _random.random, lock: SyncLock | None = None) -> None:
+        """``lock`` is the data folder's sync lock; None only where this engine is the folder's one syncer (tests)."""
         self._outbox, self._client, self._config = outbox, client, config
+        self._lock = lock
         self._health, self._documents = health, documents
         self._clock, self._monotonic = clock, monotonic
         self._backoff = Backoff(config.backoff_base_s, config.backoff_max_s, random)
@@ -184,6 +195,9 @@ class SyncEngine:
                     continue
             try:
                 self.sync_once()
+            except SyncBusy:  # `kiosk sync` or another engine is syncing this folder: our turn comes later
+                log.info("another sync is running on this data folder; trying again in %.0f s", self._config.interval_s)
+                self.not_before = self._monotonic() + self._config.interval_s
             except Exception:  # the thread's boundary: a bug or a disk error must not end syncing for good
                 log.exception("sync cycle failed")
                 self.not_before = self._monotonic() + self._backoff.failed()
@@ -191,10 +205,33 @@ class SyncEngine:
 
     # --- one cycle -------------------------------------------------------------------------
 
+    @contextmanager
+    def exclusive(self, wait_s: float | None = None) -> Iterator[None]:
+        """Hold the data folder's sync lock (re-entrant), waiting ``wait_s`` (default ``lock_wait_s``).
+
+        Raises ``SyncBusy`` when another sync kept it that long.
+        """
+        lock = self._lock
+        if lock is None:
+            yield
+            return
+        if not lock.acquire(self._config.lock_wait_s if wait_s is None else wait_s):
+            raise SyncBusy(lock.path)
+        try:
+            yield
+        finally:
+            lock.release()
+
     def sync_once(self) -> SyncReport:
-        """Send what is queued, pull what the hub has for us, send a heartbeat; never raises a ``HubError``."""
-        with self._cycle_lock:
+        """Send what is queued, pull what the hub has for us, send a heartbeat; never raises a ``HubError``.
+
+        Raises ``SyncBusy`` when another sync held this data folder for longer than ``lock_wait_s``.
+        """
+        with self._cycle_lock, self.exclusive():
             report = SyncReport()
+            resumed = self._outbox.resume_in_flight()  # ours alone now: leftovers of a crashed sync
+            if resumed:
+                log.info("%d requests a stopped sync left in flight are queued again", resumed)
             try:
                 self._push(report)
                 self._pull_statuses(report)

@@ -133,7 +133,7 @@ def verify_request(
         raise SignatureProblem("bad_nonce")
     try:
         verify_key.verify(_string_to_sign(method, path, date, nonce, body), signature)
-    except BadSignatureError:
+    except (BadSignatureError, ValueError):  # ValueError: a signature that is not 64 bytes long
         raise SignatureProblem("bad_signature") from None
     return SignedBy(key_id, nonce, when)
 

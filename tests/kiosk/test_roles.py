@@ -17,7 +17,7 @@ from hub import documents
 from kiosk.audit import Actor, AuditLog
 from kiosk.identity import CertificateValidator, Citizen, citizen_from_certificate, parse_certificate, prove_possession
 from kiosk.passcode import PasscodeGate, PasscodeLocked, PasscodeRefused, hash_passcode
-from kiosk.roles import AccessGate, Role, RoleRefused, RoleStore
+from kiosk.roles import AccessGate, Role, RoleListInvalid, RoleRefused, RoleStore
 from kiosk.technician import enrol, pinned_hub_sign_key
 from offline.enrollment import load_enrollment
 from offline.hub_client import HubClient
@@ -161,3 +161,29 @@ def test_roles_from_the_real_hub_and_a_revocation(tmp_path: Path, clock, passcod
             _card_login(gate, staff_pki, clock)
     assert [(a, d.get("how") or d.get("reason") or d.get("role")) for a, _, d in _actions(audit)] == [
         ("enrolment", "technician_screen"), ("role.login", "staff"), ("role.refused", "unknown_person")]
+
+
+def test_an_older_role_list_replayed_does_not_bring_back_a_removed_technician(tmp_path: Path, clock,
+                                                                             passcode_hash: str) -> None:
+    """GIVEN list A (issued t1, with the technician) saved, then the newer list B (issued t2, technician removed)
+    WHEN the validly signed list A is replayed THEN it is refused (RoleListInvalid "older_than_cached"), list B
+    stays cached and the technician stays refused; saving B again (same issued_at) changes nothing."""
+    hub_key = SigningKey.generate()
+    gate, _audit, store = _gate(tmp_path, clock, passcode_hash, hub_key)
+    t1 = clock.wall()
+    list_a = _role_list(hub_key, t1, [(TECH.personal_number, "technician")])
+    store.save(*list_a)
+    assert gate.role_for(TECH) is Role.TECHNICIAN
+    clock.advance(3600)
+    list_b = _role_list(hub_key, clock.wall(), [(STAFF["personal_number"], "staff")])
+    store.save(*list_b)
+    assert gate.role_for(TECH) is None
+    cached = (tmp_path / "roles.signed.json").read_bytes()
+    with pytest.raises(RoleListInvalid, match="older_than_cached"):
+        store.save(*list_a)
+    assert (tmp_path / "roles.signed.json").read_bytes() == cached
+    assert gate.role_for(TECH) is None
+    with pytest.raises(RoleRefused):
+        gate.login_with_card(TECH)
+    assert store.save(*list_b).issued_at == clock.wall()  # the same list again: a no-op
+    assert (tmp_path / "roles.signed.json").read_bytes() == cached

@@ -43,14 +43,17 @@ def test_queued_payload_is_immutable(tmp_path: Path) -> None:
             box.db.execute(f"UPDATE submissions SET {column} = 'other'")
 
 
-def test_sending_goes_back_to_queued_at_start(tmp_path: Path) -> None:
-    """GIVEN a request left `sending` by a crash WHEN the outbox opens again THEN it is `queued` again."""
+def test_sending_goes_back_to_queued_only_when_resumed(tmp_path: Path) -> None:
+    """GIVEN a request left `sending` by a crash WHEN the outbox opens again THEN it is still `sending` (another live
+    process may be sending it); WHEN the sync holding the lock resumes in-flight requests THEN it is `queued` again."""
     box = _outbox(tmp_path / "o.sqlite")
     item = box.enqueue(service="s", sealed=b"x", citizen_key=None)
     box.db.execute("UPDATE submissions SET state = 'sending'")
     box.db.conn.commit()
     box.close()
     again = _outbox(tmp_path / "o.sqlite")
+    assert again.get(item.id).state is SubmissionState.SENDING
+    assert again.resume_in_flight() == 1
     assert again.get(item.id).state is SubmissionState.QUEUED
     assert again.stats()["queued"] == 1 and again.stats()["sending"] == 0
 

@@ -85,6 +85,7 @@ def test_release_and_crash_both_put_sending_back_to_queued(tmp_path: Path) -> No
     assert box.stats()["sending"] == 2
     box.close()
     again = _outbox(tmp_path / "o.sqlite")
+    assert again.resume_in_flight() == 2  # what the next sync does once it holds the sync lock
     assert again.stats()["queued"] == 4 and again.stats()["sending"] == 0
 
 

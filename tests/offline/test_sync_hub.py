@@ -84,14 +84,14 @@ def test_a_cycle_delivers_everything_in_capped_batches(hub_server: RunningHub, k
 
 def test_a_lost_answer_is_resent_and_counted_as_delivered(hub_server: RunningHub, kiosk: Kiosk, tmp_path: Path) -> None:
     """GIVEN a batch the hub stored but whose answer the kiosk never saved (crash while `sending`) WHEN the
-    outbox reopens and a cycle runs THEN the hub answers `duplicate`, the kiosk marks it delivered, and
-    the hub still holds it once."""
+    outbox reopens and a cycle runs (putting what was in flight back to queued) THEN the hub answers
+    `duplicate`, the kiosk marks it delivered, and the hub still holds it once."""
     (item,) = kiosk.queue(1)
     batch = kiosk.outbox.claim_batch(10, 10**6)
     kiosk.client().submit(batch)  # the hub stores it; the answer is "lost"
     kiosk.outbox.close()
-    kiosk.outbox = Outbox(kiosk.data / "outbox.sqlite", "KSK-0001", utc)  # restart: sending → queued
-    assert kiosk.outbox.get(item).state is SubmissionState.QUEUED
+    kiosk.outbox = Outbox(kiosk.data / "outbox.sqlite", "KSK-0001", utc)  # restart: still sending until a sync
+    assert kiosk.outbox.get(item).state is SubmissionState.SENDING       # holding the lock resumes it
     report = kiosk.make_engine().sync_once()
     assert report.results[ItemResult.DUPLICATE] == 1
     assert kiosk.outbox.get(item).state is SubmissionState.DELIVERED
