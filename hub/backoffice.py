@@ -37,13 +37,15 @@ def stats(store: HubDatabase) -> dict[str, Any]:
 
 
 def fleet(store: HubDatabase) -> list[dict[str, Any]]:
-    """Every kiosk with its last heartbeat: when, version, queue depth, printer and reader state."""
+    """Every kiosk with its last heartbeat: when, version, queue depth, printer and reader state, and
+    whether its audit chain's head ever went back or forked (``audit_problem``)."""
     now = store.clock()
     with store.read() as db:
         rows = db.execute(
             "SELECT k.id, k.name, k.enrolled_at, k.revoked, h.received_at, h.version, h.queue_depth,"
-            " h.oldest_queued_age_s, h.printer, h.reader, h.body FROM kiosks k"
-            " LEFT JOIN heartbeat_latest h ON h.kiosk_id = k.id ORDER BY k.name, k.id"
+            " h.oldest_queued_age_s, h.printer, h.reader, h.body, a.problem, a.problem_at FROM kiosks k"
+            " LEFT JOIN heartbeat_latest h ON h.kiosk_id = k.id"
+            " LEFT JOIN audit_heads a ON a.kiosk_id = k.id ORDER BY k.name, k.id"
         ).fetchall()
     fleet_rows = []
     for r in rows:
@@ -54,6 +56,7 @@ def fleet(store: HubDatabase) -> list[dict[str, Any]]:
             "heartbeat_age_s": None if r[4] is None else round((now - dt.datetime.fromisoformat(r[4])).total_seconds()),
             "version": r[5], "queue_depth": r[6], "oldest_queued_age_s": r[7],
             "printer": r[8], "reader": r[9], "audit_checkpoint": body.get("audit_checkpoint"),
+            "audit_problem": r[11], "audit_problem_at": r[12],  # went_back | forked: the chain was rewritten
         })
     return fleet_rows
 

@@ -124,7 +124,7 @@ def cmd_fleet(args: argparse.Namespace) -> int:
         _print_json({"kiosks": rows})
     else:
         _table(rows, ["kiosk_id", "name", "last_heartbeat", "heartbeat_age_s", "version", "queue_depth",
-                      "oldest_queued_age_s", "printer", "reader", "revoked"])
+                      "oldest_queued_age_s", "printer", "reader", "audit_problem", "revoked"])
     return 0
 
 

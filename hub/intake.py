@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import logging
 import sqlite3
 from typing import Any
 
@@ -17,6 +18,8 @@ from pydantic import ValidationError
 
 from hub.models import Heartbeat, HubState, SubmissionItem, rejection_reason
 from protocol.wire import MAX_CLOCK_SKEW_S, ItemResult, SignatureProblem, SignedBy
+
+log = logging.getLogger(__name__)
 
 STATUS_PAGE = 1000
 HEARTBEAT_HISTORY = dt.timedelta(days=30)
@@ -107,8 +110,46 @@ def requests_for(db: sqlite_utils.Database, kiosk_id: str, citizen_key: str) -> 
     return [dict(zip(keys, r, strict=True)) for r in rows]
 
 
+def audit_head_problem(before: tuple[int, str] | None, seq: int, head: str) -> str | None:
+    """What a reported audit head says about the kiosk's chain, given the head reported before.
+
+    ``went_back``: fewer entries than before (entries were removed or the chain rewritten shorter);
+    ``forked``: as many entries as before but another last hash (an entry was rewritten). A longer
+    chain is taken as it is: only the kiosk can check entries the hub never saw.
+    """
+    if before is None:
+        return None
+    if seq < before[0]:
+        return "went_back"
+    if seq == before[0] and head != before[1]:
+        return "forked"
+    return None
+
+
+def record_audit_head(db: sqlite_utils.Database, kiosk_id: str, checkpoint: dict[str, object] | None,
+                      now: str) -> str | None:
+    """Keep the kiosk's audit head; a head that went back or forked is flagged and stays flagged."""
+    if not checkpoint:
+        return None
+    seq, head = checkpoint.get("seq"), checkpoint.get("hash")
+    if not isinstance(seq, int) or isinstance(seq, bool) or not isinstance(head, str):
+        return None
+    row = db.execute("SELECT seq, hash, problem, problem_at FROM audit_heads WHERE kiosk_id = ?", [kiosk_id]).fetchone()
+    problem = audit_head_problem((row[0], row[1]) if row else None, seq, head)
+    if problem is not None:
+        log.warning("kiosk %s: audit head %s (was %s entries, now %s)", kiosk_id, problem, row[0], seq)
+    kept_problem = problem or (row[2] if row else None)
+    db.table("audit_heads").upsert({
+        "kiosk_id": kiosk_id, "seq": seq, "hash": head, "reported_at": now, "problem": kept_problem,
+        "problem_at": now if problem else (row[3] if row else None),
+    }, pk="kiosk_id")
+    return problem
+
+
 def record_heartbeat(db: sqlite_utils.Database, kiosk_id: str, beat: Heartbeat, now: str) -> None:
-    """Keep the heartbeat as the kiosk's latest and in its history (the last ``HEARTBEAT_HISTORY``)."""
+    """Keep the heartbeat as the kiosk's latest and in its history (the last ``HEARTBEAT_HISTORY``),
+    and its audit head, flagged when it went back or forked."""
+    record_audit_head(db, kiosk_id, beat.audit_checkpoint, now)
     body = json.dumps(beat.model_dump(), ensure_ascii=False, sort_keys=True)
     queue = beat.queue
     depth = sum(v for k, v in queue.items() if k in ("queued", "sending") and isinstance(v, int))

@@ -73,6 +73,15 @@ def m001_hub(db: sqlite_utils.Database) -> None:
     )
 
 
+@MIGRATIONS()
+def m002_audit_heads(db: sqlite_utils.Database) -> None:
+    """Each kiosk's audit-chain head as last reported, and what went wrong with it (sticky)."""
+    db.table("audit_heads").create(
+        {"kiosk_id": str, "seq": int, "hash": str, "reported_at": str, "problem": str, "problem_at": str},
+        pk="kiosk_id", not_null={"seq", "hash", "reported_at"},
+    )
+
+
 class HubDatabase:
     """The hub's database file: call ``write()`` or ``read()`` to use it from any thread."""
 
