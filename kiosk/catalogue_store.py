@@ -21,7 +21,6 @@ from protocol.catalogue import (
     Catalogue,
     CatalogueError,
     catalogue_from_bytes,
-    load_catalogue,
     schema_digest,
 )
 
@@ -40,6 +39,16 @@ class CatalogueUpdate(enum.Enum):
     NOT_STORED = "not_stored"  # newer and valid, but the disk refused it: old one kept, retried next sync
 
 
+def _load(path: Path, checked: frozenset[str]) -> tuple[Catalogue, str]:
+    """A catalogue file (read once) and its ``schema_digest``; the schema is skipped for a digest in ``checked``."""
+    try:
+        blob = path.read_bytes()
+    except OSError as exc:
+        raise CatalogueError(f"{path}: {exc.strerror}") from None
+    digest = schema_digest(blob)
+    return catalogue_from_bytes(blob, schema_checked=digest in checked), digest
+
+
 class CatalogueStore:
     """Holds the catalogue in force; thread-safe for one writer (sync) and many readers (UI)."""
 
@@ -47,21 +56,21 @@ class CatalogueStore:
         self._folder = data_dir / "catalogue"
         self._lock = threading.Lock()
         checked = self._checked()
-        self._current = load_catalogue(bundled, checked=checked)  # a broken bundled file stops the kiosk
+        self._current, digest = _load(bundled, checked)  # a broken bundled file stops the kiosk
         self._source = "bundled"
         stored = self._folder / STORED_NAME
-        for_next_start = [bundled]
+        passed = {digest}
         if stored.exists():
             try:
-                pulled = load_catalogue(stored, checked=checked)
+                pulled, digest = _load(stored, checked)
             except CatalogueError as exc:
                 # a damaged file on disk must not stop the kiosk: the bundled one still works
                 log.warning("stored catalogue ignored: %s", exc)
             else:
-                for_next_start.append(stored)
+                passed.add(digest)
                 if pulled.version > self._current.version:
                     self._current, self._source = pulled, "hub"
-        self._remember_checked(for_next_start, checked)
+        self._remember_checked(passed, checked)
 
     def _checked(self) -> frozenset[str]:
         """Digests of catalogue files (with the schema) that passed the schema at an earlier start."""
@@ -70,13 +79,12 @@ class CatalogueStore:
         except (OSError, UnicodeDecodeError):
             return frozenset()
 
-    def _remember_checked(self, paths: list[Path], known: frozenset[str]) -> None:
+    def _remember_checked(self, digests: set[str], known: frozenset[str]) -> None:
         """Note the files just loaded as checked, so the next start skips the schema (about 60 ms)."""
         try:
-            digests = sorted({schema_digest(p.read_bytes()) for p in paths})
-            if set(digests) != set(known):
+            if digests != known:
                 self._folder.mkdir(parents=True, exist_ok=True)
-                write_atomic(self._folder / CHECKED_NAME, "\n".join(digests).encode("ascii"))
+                write_atomic(self._folder / CHECKED_NAME, "\n".join(sorted(digests)).encode("ascii"))
         except OSError as exc:  # only a little slower next time
             log.info("catalogue check not remembered: %s", exc.strerror)
 

@@ -134,7 +134,7 @@ def queue_section(stats: Callable[[], dict[str, Any]], *, old_after_s: float = 8
     return section(Status.OK, words, **figures)
 
 
-def _configured_hub_url(settings: Settings) -> str:
+def configured_hub_url(settings: Settings) -> str:
     """``[hub] url``, else the URL the kiosk enrolled with."""
     if settings.hub.url:
         return settings.hub.url
@@ -188,7 +188,7 @@ def diagnose(settings: Settings, services: DiagnosedParts | None, *, start_probl
         report["card"] = card_section(services.card_reader)
         report["printer"] = printer_section(services.printer, settings.printer.uri)
         report["queue"] = queue_section(services.outbox.stats)
-    report["hub"] = hub_section(_configured_hub_url(settings), timeout_s=hub_timeout_s)
+    report["hub"] = hub_section(configured_hub_url(settings), timeout_s=hub_timeout_s)
     report["system"] = system_section(settings, disk=disk,
                                       log_path=log_path or settings.kiosk.data_dir / "logs" / "kiosk.log")
     report["status"] = worst(report[name]["status"] for name in SECTIONS).value

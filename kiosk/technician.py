@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from nacl.signing import VerifyKey
 
 from kiosk.audit import Actor, AuditAction, AuditEntry, AuditLog
-from kiosk.config import Settings
 from kiosk.roles import Role
 from kiosk.staff import NotAllowed
 from offline.enrollment import Enrollment, EnrollmentError, enroll, load_enrollment
@@ -72,14 +71,3 @@ def enrol(actor: Actor, audit: AuditLog, *, session: requests.Session, hub_url: 
         raise
     audit.append(actor, AuditAction.ENROLMENT, _details(enrollment, "technician_screen"))
     return enrollment
-
-
-def hub_url(settings: Settings) -> str:
-    """``[hub] url``, else the hub this kiosk enrolled with (empty when neither)."""
-    if settings.hub.url:
-        return settings.hub.url
-    try:
-        enrollment = load_enrollment(settings.kiosk.data_dir)
-    except EnrollmentError:
-        return ""
-    return enrollment.hub_url if enrollment else ""

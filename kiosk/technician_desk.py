@@ -23,7 +23,7 @@ from kiosk.clock import LocalTime
 from kiosk.config import Settings
 from kiosk.diag_bundle import write_bundle
 from kiosk.diag_system import system_section
-from kiosk.diagnostics import card_section, diagnose, hub_section, printer_section, queue_section
+from kiosk.diagnostics import card_section, configured_hub_url, diagnose, hub_section, printer_section, queue_section
 from kiosk.errors import PrinterError
 from kiosk.i18n import Translator
 from kiosk.identity import CertificateValidator
@@ -31,7 +31,7 @@ from kiosk.ports import CardOpener, CardReader, ReceiptPrinter
 from kiosk.roles import AccessGate
 from kiosk.sample_receipt import sample_receipt
 from kiosk.sync_supervisor import SyncSupervisor
-from kiosk.technician import enrol, hub_url, pinned_hub_sign_key
+from kiosk.technician import enrol, pinned_hub_sign_key
 from offline.outbox import Outbox
 
 if TYPE_CHECKING:
@@ -151,7 +151,7 @@ class TechnicianDesk:
 
     def hub(self) -> Section:
         """Whether the hub (``[hub] url``, else the enrolled one) answers, and how fast; waits on the network."""
-        return hub_section(hub_url(self._settings), timeout_s=HUB_TIMEOUT_S)
+        return hub_section(configured_hub_url(self._settings), timeout_s=HUB_TIMEOUT_S)
 
     def sync_now(self) -> Outcome:
         """One whole sync cycle now: send the queue, fetch statuses, documents and the role list."""

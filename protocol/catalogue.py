@@ -258,9 +258,14 @@ def _service(where: str, raw: dict, agencies: dict, shared: dict[str, FormField]
     )
 
 
+@functools.cache
+def _schema_bytes() -> bytes:
+    return SCHEMA_PATH.read_bytes()
+
+
 def schema_digest(blob: bytes) -> str:
     """A digest of a catalogue file's bytes together with the schema in force: the same digest, the same verdict."""
-    return hashlib.sha256(SCHEMA_PATH.read_bytes() + b"\0" + blob).hexdigest()
+    return hashlib.sha256(_schema_bytes() + b"\0" + blob).hexdigest()
 
 
 def parse_catalogue(data: Any, *, schema_checked: bool = False) -> Catalogue:
