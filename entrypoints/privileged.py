@@ -16,7 +16,7 @@ from kiosk.roles import AccessGate, RoleStore
 from kiosk.services import Privileged
 from kiosk.staff import StaffDesk
 from kiosk.submission import SubmitterConfig
-from kiosk.technician import pinned_hub_sign_key, record_enrolment
+from kiosk.technician import pinned_hub, record_enrolment
 from offline.outbox import Outbox
 from protocol.catalogue import Catalogue
 
@@ -38,7 +38,7 @@ def build_privileged(settings: Settings, *, outbox: Outbox, printer: ReceiptPrin
     audit = open_audit_log(data, clock)
     record_configuration(audit, redacted_config(settings, fingerprint_secrets=True))
     record_enrolment(audit, data)
-    access = AccessGate(RoleStore(data, pinned_hub_sign_key(data)), passcode, audit, clock)
+    access = AccessGate(RoleStore(data, pinned_hub(data)), passcode, audit, clock)
     staff = StaffDesk(outbox=outbox, audit=audit, printer=printer, catalogue=catalogue, tr=translator,
                       config=SubmitterConfig(settings.kiosk.kiosk_id, settings.kiosk.centre_name,
                                              settings.receipt.status_url, settings.kiosk.zone))

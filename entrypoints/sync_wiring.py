@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from kiosk.catalogue_store import CatalogueStore
 from kiosk.clock import utc_now
 from kiosk.config import Settings
-from kiosk.roles import RoleStore
+from kiosk.roles import HubPin, RoleStore
 from offline.enrollment import NotEnrolled, load_enrollment
 from offline.hub_client import HubClient
 from offline.outbox import Outbox
@@ -84,7 +84,7 @@ def build_sync_engine(
     sinks = DocumentSinks(
         on_catalogue=on_catalogue or CatalogueStore(data).on_catalogue,
         crl_dir=crl_folder(settings),
-        on_roles=RoleStore(data, identity.hub_sign_key).save,
+        on_roles=RoleStore(data, HubPin(identity.hub_sign_key, identity.kiosk_id)).save,
     )
     return SyncEngine(outbox=outbox, client=client, config=SyncConfig.from_settings(settings.hub), health=health,
                       documents=sinks, clock=clock, lock=SyncLock(data / SYNC_LOCK_FILE))

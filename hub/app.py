@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
-import sqlite3
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -12,17 +12,20 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 
-from hub import documents, enrolment, intake
+from hub import documents, enrolment, intake, metrics
 from hub.http import (
+    BUSY_RETRY_AFTER_S,
     ENROL_MAX_BODY_BYTES,
     SIGNED_HEADERS_DOC,
+    BodyBudget,
+    Limits,
     Refused,
     body_reader,
     decoded_json,
     document_response,
     json_body_doc,
-    raw_body,
     refusal,
     signed_path,
 )
@@ -33,6 +36,7 @@ from hub.models import (
     EnrollAnswer,
     EnrollRequest,
     Heartbeat,
+    HeartbeatAnswer,
     Problem,
     RequestsAnswer,
     RoleList,
@@ -41,18 +45,30 @@ from hub.models import (
 )
 from hub.store import HubDatabase
 from protocol import __version__
-from protocol.wire import API_PREFIX, MAX_BATCH_ITEMS, SignatureProblem, SignedBy, verify_request
+from protocol.wire import (
+    API_PREFIX,
+    HEADER_HUB_SIGNATURE,
+    MAX_BATCH_ITEMS,
+    MAX_BODY_BYTES,
+    SignatureProblem,
+    SignedBy,
+    sign_answer,
+    verify_request,
+)
 
 log = logging.getLogger("hub")
-_JSON_400 = "malformed_json | too_deep | bad_number | bad_schema | bad_gzip | unsupported_encoding"
+_JSON_400 = ("malformed_json | too_deep | bad_number | bad_schema | bad_gzip | unsupported_encoding | "
+             "incomplete_body")
 _ANSWERS: dict[int, dict[str, Any]] = {
     304: {"description": "Not Modified: the kiosk has this ETag already"},
     400: {"model": Problem, "description": _JSON_400},
+    408: {"model": Problem, "description": "body_timeout: the client paused too long while sending the body"},
     401: {"model": Problem, "description": "missing_headers | unknown_kiosk | bad_date | "
                                            "stale_date | bad_nonce | bad_signature | replay"},
     404: {"model": Problem, "description": "not_published"},
     413: {"model": Problem, "description": "too_large"},
-    503: {"model": Problem, "description": "busy: retry after Retry-After seconds",
+    503: {"model": Problem, "description": "busy (too many bodies held, or the database locked): retry after "
+                                           "Retry-After seconds",
           "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}}},
 }
 
@@ -65,8 +81,11 @@ def _answers(*codes: int, **described: str) -> dict[int | str, dict[str, Any]]:
     return chosen
 
 
-_SIGNED_ANSWERS = (401, 413, 503)  # every signed route reads a body (at most 4 MB) and claims a nonce
+_SIGNED_ANSWERS = (401, 408, 413, 503)  # every signed route reads a body (at most 4 MB) and claims a nonce
 _SIGNED: dict[str, Any] = {"parameters": SIGNED_HEADERS_DOC}
+_HUB_SIGNED = {HEADER_HUB_SIGNATURE: {"schema": {"type": "string"}, "description":
+               "the hub's Ed25519 signature over the request's nonce, the status and this body "
+               "(protocol.wire.sign_answer); a kiosk acts on the answer only when it verifies"}}
 _BATCH_SCHEMA = {"type": "object", "required": ["items"], "properties": {
     "items": {"type": "array", "maxItems": MAX_BATCH_ITEMS, "items": SubmissionItem.model_json_schema()}}}
 
@@ -100,24 +119,35 @@ class HubApi:
         """Record the nonce in the current transaction (a replay → 401)."""
         self.nonces.claim(db, signed, self.store.clock())
 
+    def signed_answer(self, signed: SignedBy, value: Any, status: int = 200) -> Response:
+        """A JSON answer carrying the hub's signature over the request's nonce, the status and the body."""
+        body = json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return Response(body, status_code=status, media_type="application/json",
+                        headers={HEADER_HUB_SIGNATURE: sign_answer(self.keys.sign_key, signed.nonce, status, body)})
 
-def create_app(store: HubDatabase, keys: HubKeys) -> FastAPI:
+
+def create_app(store: HubDatabase, keys: HubKeys, limits: Limits | None = None) -> FastAPI:
     """The ASGI application for one hub database and its keys."""
+    limits = limits or Limits()
     api = HubApi(store, keys)
     app = FastAPI(title="Community-kiosk reference hub", version=__version__,
                   description="Server side of the kiosk sync protocol v1. Signing: `protocol/wire.py`; "
                   "the human contract: `docs/sync-protocol.md`.")
     app.state.hub = api
+    budget = BodyBudget(limits.body_budget_bytes)
+    raw_body = body_reader(MAX_BODY_BYTES, limits, budget)
+    enrol_body = body_reader(ENROL_MAX_BODY_BYTES, limits, budget)
 
     def signed_headers(request: Request) -> None:
         # A plain def: FastAPI runs it in the thread pool, so the key lookup never blocks the event loop.
         api.check_headers(request)
 
-    async def signed_body(request: Request, _checked: None = Depends(signed_headers)) -> bytes:
+    async def signed_body(request: Request, _checked: None = Depends(signed_headers),
+                          body: bytes = Depends(raw_body)) -> bytes:
         """The body of a signed call, read only once its headers name a kiosk and a fresh date."""
-        return await raw_body(request)
+        return body
 
-    enrol_body = body_reader(ENROL_MAX_BODY_BYTES)
+    metrics.install(app, store)
     # Verdicts and status pages shrink to a third on the slow rural links; documents stay signed
     # over their uncompressed bytes (the client's transport undoes the compression).
     app.add_middleware(GZipMiddleware, minimum_size=1024)
@@ -134,13 +164,12 @@ def create_app(store: HubDatabase, keys: HubKeys) -> FastAPI:
     async def _invalid(_request: Request, _exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"error": "bad_request"}, status_code=400)
 
-    @app.exception_handler(sqlite3.OperationalError)
-    async def _busy(_request: Request, exc: sqlite3.OperationalError) -> JSONResponse:
-        if "locked" in str(exc) or "busy" in str(exc):
-            # The back office holding the database for a moment: the kiosk retries after this.
-            return JSONResponse({"error": "busy"}, status_code=503, headers={"Retry-After": "2"})
-        log.error("database error: %s", exc)
-        return JSONResponse({"error": "internal"}, status_code=500)
+    @app.exception_handler(OperationalError)
+    async def _busy(_request: Request, exc: OperationalError) -> JSONResponse:
+        # SQLite locked by the back office for a moment, PostgreSQL restarting or failing over: nothing
+        # was stored (the transaction rolled back), so the kiosk simply tries again after this.
+        log.warning("database unavailable: %s", str(exc.orig).splitlines()[0] if exc.orig else exc)
+        return JSONResponse({"error": "busy"}, status_code=503, headers={"Retry-After": str(BUSY_RETRY_AFTER_S)})
 
     @app.get("/healthz", tags=["hub"], summary="liveness, unsigned (technicians: reachability and latency)")
     def health() -> dict[str, str]:
@@ -148,7 +177,7 @@ def create_app(store: HubDatabase, keys: HubKeys) -> FastAPI:
         return {"status": "ok", "version": __version__}
 
     @app.post(f"{API_PREFIX}/enroll", tags=["kiosk"], status_code=201, response_model=EnrollAnswer,
-              responses={**_answers(400, 413, 503, e413="too_large (1 KB, before or after gzip)"),
+              responses={**_answers(400, 408, 413, 503, e413="too_large (1 KB, before or after gzip)"),
                          403: {"model": Problem, "description": "bad_code | revoked"}},
               openapi_extra=json_body_doc(EnrollRequest.model_json_schema()))
     def enroll(request: Request, body: bytes = Depends(enrol_body)) -> dict[str, str]:
@@ -164,10 +193,11 @@ def create_app(store: HubDatabase, keys: HubKeys) -> FastAPI:
         return {"kiosk_id": kiosk_id, **keys.public_b64()}
 
     @app.post(f"{API_PREFIX}/submissions", tags=["kiosk"], response_model=BatchAnswer,
-              responses=_answers(400, *_SIGNED_ANSWERS,
-                                 e413="too_many_items | too_large (4 MB, before or after gzip)"),
+              responses={**_answers(400, *_SIGNED_ANSWERS,
+                                    e413="too_many_items | too_large (4 MB, before or after gzip)"),
+                         200: {"description": "one verdict per item, in the order sent", "headers": _HUB_SIGNED}},
               openapi_extra={**_SIGNED, **json_body_doc(_BATCH_SCHEMA, gzip=True)})
-    def submissions(request: Request, body: bytes = Depends(signed_body)) -> JSONResponse:
+    def submissions(request: Request, body: bytes = Depends(signed_body)) -> Response:
         """Store a batch; each item is accepted, a duplicate (already had) or rejected (bad shape)."""
         signed = api.authenticate(request, body)
         batch = decoded_json(request, body)
@@ -179,12 +209,15 @@ def create_app(store: HubDatabase, keys: HubKeys) -> FastAPI:
         with store.write() as db:
             api.claim(db, signed)
             results = intake.accept_batch(db, signed.key_id, items, store.now())
+        metrics.count_verdicts(results)
         # Straight to JSON: the verdicts are built by the hub itself, no need to validate them again.
-        return JSONResponse({"results": results})
+        return api.signed_answer(signed, {"results": results})
 
     @app.get(f"{API_PREFIX}/statuses", tags=["kiosk"], response_model=StatusesAnswer,
-             responses=_answers(400, *_SIGNED_ANSWERS, e400="bad_cursor"), openapi_extra=_SIGNED)
-    def statuses(request: Request, since: str = "", body: bytes = Depends(signed_body)) -> dict[str, Any]:
+             responses={**_answers(400, *_SIGNED_ANSWERS, e400="bad_cursor"),
+                        200: {"description": "changes after the cursor", "headers": _HUB_SIGNED}},
+             openapi_extra=_SIGNED)
+    def statuses(request: Request, since: str = "", body: bytes = Depends(signed_body)) -> Response:
         """This kiosk's submissions whose state the back office changed after the cursor."""
         signed = api.authenticate(request, body)
         try:
@@ -193,17 +226,20 @@ def create_app(store: HubDatabase, keys: HubKeys) -> FastAPI:
             raise Refused(400, "bad_cursor") from None
         with store.write() as db:
             api.claim(db, signed)
-            return intake.statuses_since(db, signed.key_id, cursor)
+            page = intake.statuses_since(db, signed.key_id, cursor)
+        return api.signed_answer(signed, page)
 
     @app.get(f"{API_PREFIX}/requests", tags=["kiosk"], response_model=RequestsAnswer,
-             responses=_answers(400, *_SIGNED_ANSWERS, e400="bad_request (no citizen_key)"),
+             responses={**_answers(400, *_SIGNED_ANSWERS, e400="bad_request (no citizen_key)"),
+                        200: {"description": "the citizen's requests", "headers": _HUB_SIGNED}},
              openapi_extra=_SIGNED)
-    def requests_(request: Request, citizen_key: str, body: bytes = Depends(signed_body)) -> dict[str, Any]:
+    def requests_(request: Request, citizen_key: str, body: bytes = Depends(signed_body)) -> Response:
         """"My requests": a citizen's requests made at this kiosk, by the kiosk's keyed hash."""
         signed = api.authenticate(request, body)
         with store.write() as db:
             api.claim(db, signed)
-            return {"requests": intake.requests_for(db, signed.key_id, citizen_key)}
+            found = intake.requests_for(db, signed.key_id, citizen_key)
+        return api.signed_answer(signed, {"requests": found})
 
     def _document(request: Request, body: bytes, name: str) -> Response:
         signed = api.authenticate(request, body)
@@ -227,17 +263,18 @@ def create_app(store: HubDatabase, keys: HubKeys) -> FastAPI:
     @app.get(f"{API_PREFIX}/roles", tags=["kiosk"], response_model=RoleList, responses=_answers(*_SIGNED_ANSWERS),
              openapi_extra=_SIGNED, response_class=Response)
     def roles(request: Request, body: bytes = Depends(signed_body)) -> Response:
-        """The staff and technician list, freshly issued and signed (``X-Hub-Signature``)."""
+        """The staff and technician list for this kiosk, freshly issued and signed (``X-Hub-Signature``)."""
         signed = api.authenticate(request, body)
         with store.write() as db:
             api.claim(db, signed)
-        return document_response(request, documents.role_list(store, keys))
+        return document_response(request, documents.role_list(store, keys, signed.key_id))
 
-    @app.post(f"{API_PREFIX}/heartbeat", tags=["kiosk"], status_code=204, response_class=Response,
-              responses=_answers(400, *_SIGNED_ANSWERS),
+    @app.post(f"{API_PREFIX}/heartbeat", tags=["kiosk"], response_model=HeartbeatAnswer,
+              responses={**_answers(400, *_SIGNED_ANSWERS),
+                         200: {"description": "what the hub makes of the kiosk", "headers": _HUB_SIGNED}},
               openapi_extra={**_SIGNED, **json_body_doc(Heartbeat.model_json_schema(), gzip=True)})
     def heartbeat(request: Request, body: bytes = Depends(signed_body)) -> Response:
-        """The kiosk's health, for the fleet view."""
+        """The kiosk's health, for the fleet view; the answer says whether its audit chain went back or forked."""
         signed = api.authenticate(request, body)
         try:
             beat = Heartbeat.model_validate(decoded_json(request, body))
@@ -245,8 +282,8 @@ def create_app(store: HubDatabase, keys: HubKeys) -> FastAPI:
             raise Refused(400, "bad_schema") from None
         with store.write() as db:
             api.claim(db, signed)
-            intake.record_heartbeat(db, signed.key_id, beat, store.now())
-        return Response(status_code=204)
+            audit_problem = intake.record_heartbeat(db, signed.key_id, beat, store.now())
+        return api.signed_answer(signed, {"audit_problem": audit_problem})
 
     generated = app.openapi
 

@@ -6,33 +6,48 @@ import datetime as dt
 import json
 from typing import Any
 
+from sqlalchemy import Connection, Row, func, select, update
+
 from hub.keys import HubKeys
 from hub.models import HubState
+from hub.schema import audit_heads, counters, duplicates, heartbeat_latest, kiosks, rejections, submissions
 from hub.store import HubDatabase
 from protocol.sealing import open_sealed
 
-_SUMMARY = "id, kiosk_id, receipt_no, service, created_at, received_at, state, reason, changed_at, synthetic"
+_s = submissions.c
+_SUMMARY = (_s.id, _s.kiosk_id, _s.receipt_no, _s.service, _s.created_at, _s.received_at, _s.state, _s.reason,
+            _s.changed_at, _s.synthetic)
 
 
 class UnknownSubmission(KeyError):
-    """No submission has this id."""
+    """No submission has this id (from that kiosk)."""
+
+
+class AmbiguousSubmission(LookupError):
+    """More than one kiosk sent a request with this id: name the kiosk too."""
+
+    def __init__(self, submission_id: str, kiosk_ids: list[str]) -> None:
+        super().__init__(submission_id)
+        self.kiosk_ids = kiosk_ids
 
 
 def stats(store: HubDatabase) -> dict[str, Any]:
     """Submissions stored, re-sends answered ``duplicate``, counts per state, kiosks."""
     with store.read() as db:
-        total = db.execute("SELECT COUNT(*) FROM submissions").fetchone()[0]
-        duplicates = db.execute("SELECT COALESCE(SUM(count), 0) FROM duplicates").fetchone()[0]
-        per_state = dict(db.execute("SELECT state, COUNT(*) FROM submissions GROUP BY state").fetchall())
-        synthetic = db.execute("SELECT COUNT(*) FROM submissions WHERE synthetic = 1").fetchone()[0]
-        kiosks = db.execute("SELECT COUNT(*), COALESCE(SUM(revoked), 0) FROM kiosks").fetchone()
+        total = db.execute(select(func.count()).select_from(submissions)).scalar_one()
+        resent = db.execute(select(func.coalesce(func.sum(duplicates.c.count), 0))).scalar_one()
+        per_state = {row[0]: row[1] for row in db.execute(select(_s.state, func.count()).group_by(_s.state))}
+        synthetic = db.execute(select(func.count()).select_from(submissions).where(_s.synthetic == 1)).scalar_one()
+        refused = {row[0]: int(row[1]) for row in db.execute(select(rejections.c.reason, rejections.c.count))}
+        fleet_size = db.execute(select(func.count(), func.coalesce(func.sum(kiosks.c.revoked), 0))).one()
     return {
-        "submissions": total,
-        "duplicates": duplicates,
-        "states": {s.value: per_state.get(s.value, 0) for s in HubState},
-        "synthetic": synthetic,
-        "kiosks": kiosks[0],
-        "kiosks_revoked": kiosks[1],
+        "submissions": int(total),
+        "duplicates": int(resent),
+        "rejections": refused,
+        "states": {s.value: int(per_state.get(s.value, 0)) for s in HubState},
+        "synthetic": int(synthetic),
+        "kiosks": int(fleet_size[0]),
+        "kiosks_revoked": int(fleet_size[1]),
     }
 
 
@@ -40,13 +55,15 @@ def fleet(store: HubDatabase) -> list[dict[str, Any]]:
     """Every kiosk with its last heartbeat: when, version, queue depth, printer and reader state, and
     whether its audit chain's head ever went back or forked (``audit_problem``)."""
     now = store.clock()
+    k, h, a = kiosks.c, heartbeat_latest.c, audit_heads.c
     with store.read() as db:
         rows = db.execute(
-            "SELECT k.id, k.name, k.enrolled_at, k.revoked, h.received_at, h.version, h.queue_depth,"
-            " h.oldest_queued_age_s, h.printer, h.reader, h.body, a.problem, a.problem_at FROM kiosks k"
-            " LEFT JOIN heartbeat_latest h ON h.kiosk_id = k.id"
-            " LEFT JOIN audit_heads a ON a.kiosk_id = k.id ORDER BY k.name, k.id"
-        ).fetchall()
+            select(k.id, k.name, k.enrolled_at, k.revoked, h.received_at, h.version, h.queue_depth,
+                   h.oldest_queued_age_s, h.printer, h.reader, h.body, a.problem, a.problem_at)
+            .select_from(kiosks.outerjoin(heartbeat_latest, h.kiosk_id == k.id)
+                         .outerjoin(audit_heads, a.kiosk_id == k.id))
+            .order_by(k.name, k.id)
+        ).all()
     fleet_rows = []
     for r in rows:
         body = json.loads(r[10]) if r[10] else {}
@@ -61,9 +78,8 @@ def fleet(store: HubDatabase) -> list[dict[str, Any]]:
     return fleet_rows
 
 
-def _summary(row: tuple) -> dict[str, Any]:
-    keys = [k.strip() for k in _SUMMARY.split(",")]
-    out = dict(zip(keys, row, strict=True))
+def _summary(row: Row[Any, *tuple[Any, ...]]) -> dict[str, Any]:
+    out = {column.name: row._mapping[column.name] for column in _SUMMARY}
     out["synthetic"] = bool(out["synthetic"])
     return out
 
@@ -72,39 +88,57 @@ def list_submissions(
     store: HubDatabase, state: HubState | None = None, kiosk_id: str | None = None, limit: int = 100
 ) -> list[dict[str, Any]]:
     """Newest first, optionally by state and kiosk: clear-text facts only, never the sealed payload."""
-    where, args = [], []
+    query = select(*_SUMMARY)
     if state is not None:
-        where.append("state = ?")
-        args.append(state.value)
+        query = query.where(_s.state == state.value)
     if kiosk_id is not None:
-        where.append("kiosk_id = ?")
-        args.append(kiosk_id)
-    sql = f"SELECT {_SUMMARY} FROM submissions"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
+        query = query.where(_s.kiosk_id == kiosk_id)
     with store.read() as db:
-        rows = db.execute(sql + " ORDER BY received_at DESC, id LIMIT ?", [*args, limit]).fetchall()
+        rows = db.execute(query.order_by(_s.received_at.desc(), _s.kiosk_id, _s.id).limit(limit)).all()
     return [_summary(r) for r in rows]
 
 
-def open_submission(store: HubDatabase, keys: HubKeys, submission_id: str) -> dict[str, Any]:
+def _which_kiosk(db: Connection, submission_id: str, kiosk_id: str | None) -> str:
+    """The kiosk whose request ``submission_id`` is: given, or the only one holding that id."""
+    query = select(_s.kiosk_id).where(_s.id == submission_id)
+    if kiosk_id is not None:
+        query = query.where(_s.kiosk_id == kiosk_id)
+    holders = sorted(db.execute(query).scalars())
+    if not holders:
+        raise UnknownSubmission(submission_id)
+    if len(holders) > 1:
+        raise AmbiguousSubmission(submission_id, holders)
+    return str(holders[0])
+
+
+def open_submission(store: HubDatabase, keys: HubKeys, submission_id: str,
+                    kiosk_id: str | None = None) -> dict[str, Any]:
     """The submission's facts and its payload, opened with the hub's private key."""
     with store.read() as db:
-        row = db.execute(f"SELECT {_SUMMARY}, sealed FROM submissions WHERE id = ?", [submission_id]).fetchone()
-    if row is None:
-        raise UnknownSubmission(submission_id)
-    out = _summary(row[:-1])
-    out["payload"] = open_sealed(keys.seal_private, bytes(row[-1]))
+        kiosk_id = _which_kiosk(db, submission_id, kiosk_id)
+        row = db.execute(select(*_SUMMARY, _s.sealed).where(_s.kiosk_id == kiosk_id, _s.id == submission_id)).one()
+    out = _summary(row)
+    out["payload"] = open_sealed(keys.seal_private, bytes(row.sealed))
     return out
 
 
-def set_status(store: HubDatabase, submission_id: str, state: HubState, reason: str | None = None) -> None:
+def next_status_seq(db: Connection) -> int:
+    """The next status number, taken under the counter's row lock (held until commit).
+
+    A second transaction waits for the first to commit before it gets its number, so numbers become
+    visible in order and a kiosk's ``since`` cursor never skips a change committed late.
+    """
+    row = db.execute(update(counters).where(counters.c.name == "status_seq")
+                     .values(value=counters.c.value + 1).returning(counters.c.value)).first()
+    if row is None:
+        raise RuntimeError("the counters table has no status_seq row: run `kiosk hub init`")
+    return int(row[0])
+
+
+def set_status(store: HubDatabase, submission_id: str, state: HubState, reason: str | None = None,
+               kiosk_id: str | None = None) -> None:
     """Change a submission's state; it enters the statuses feed of the kiosk that sent it."""
     with store.write() as db:
-        cursor = db.execute(
-            "UPDATE submissions SET state = ?, reason = ?, changed_at = ?,"
-            " status_seq = (SELECT COALESCE(MAX(status_seq), 0) + 1 FROM submissions) WHERE id = ?",
-            [state.value, reason, store.now(), submission_id],
-        )
-        if cursor.rowcount != 1:
-            raise UnknownSubmission(submission_id)
+        kiosk_id = _which_kiosk(db, submission_id, kiosk_id)
+        db.execute(update(submissions).where(_s.kiosk_id == kiosk_id, _s.id == submission_id)
+                   .values(state=state.value, reason=reason, changed_at=store.now(), status_seq=next_status_seq(db)))

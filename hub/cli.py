@@ -8,6 +8,7 @@ extra still starts.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,12 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
                                 "look after what they sent. Every command names the hub database with --db.")
     sub = hub.add_subparsers(dest="hub_command", required=True, metavar="HUB_COMMAND")
     db = argparse.ArgumentParser(add_help=False)
-    db.add_argument("--db", type=Path, required=True, metavar="PATH", help="the hub's SQLite database")
+    db.add_argument("--db", default=os.environ.get("KIOSK_HUB_DB"), metavar="PATH|URL",
+                    help="the hub's database: a SQLite file (sqlite:///PATH) or postgresql://user@host/name "
+                    "(default: $KIOSK_HUB_DB, which keeps a password out of `ps`)")
+    db.add_argument("--keys", type=Path, default=os.environ.get("KIOSK_HUB_KEYS") or None, metavar="DIR",
+                    help="the folder of the hub's keys, seal.key and sign.key (default: $KIOSK_HUB_KEYS; "
+                    "a SQLite hub without it keeps them beside the file)")
 
     def command(name: str, help_text: str, description: str, json_flag: bool = False) -> argparse.ArgumentParser:
         parser = sub.add_parser(name, parents=[common, db], help=help_text, description=description)
@@ -32,13 +38,25 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
         return parser
 
     command("init", "create the database and the hub's keys",
-            "Create the database (or bring its schema up to date) and, once, the hub's sealing and signing "
-            "keys in 0600 files next to it (<db>.seal.key, <db>.sign.key). Existing keys are never replaced.")
+            "Create the database's tables (or bring its schema up to date: Alembic migrations) and, once, the "
+            "hub's sealing and signing keys in 0600 files (--keys DIR, or beside a SQLite file as <db>.seal.key "
+            "and <db>.sign.key). Existing keys are never replaced: losing the sealing key loses every request.")
     serve = command("serve", "serve the sync protocol over HTTP",
-                    "Serve the sync protocol (docs/sync-protocol.md; OpenAPI at /openapi.json). Put a TLS "
-                    "reverse proxy in front of it anywhere but on a test bench.")
+                    "Serve the sync protocol (docs/sync-protocol.md; OpenAPI at /openapi.json; Prometheus "
+                    "figures at /metrics). Put a TLS reverse proxy in front of it anywhere but on a test bench "
+                    "(deploy/hub/).")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any free port)")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="hub processes sharing the port (PostgreSQL only; about one per core; default 1)")
+    serve.add_argument("--max-connections", type=int, default=1000,
+                       help="connections one process serves at once; beyond, 503 (default 1000)")
+    serve.add_argument("--body-timeout", type=float, default=60.0, metavar="SECONDS",
+                       help="longest pause while a client sends a body before it is dropped with 408 (default 60)")
+    serve.add_argument("--pool-size", type=int, default=8,
+                       help="database connections per process, as many again in bursts (PostgreSQL; default 8)")
+    serve.add_argument("--log-format", choices=("text", "json"), default="text",
+                       help="log lines on stderr as text or as one JSON object each (default text)")
     code = command("enroll-code", "print a one-time enrolment code",
                    "Print a one-time code a technician types into `kiosk enroll`. Only its hash is stored.")
     code.add_argument("--valid-hours", type=float, default=24.0, help="how long the code works (default 24)")
@@ -56,11 +74,13 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
     opener = command("open", "decrypt one submission and print it",
                      "Open a submission's sealed payload with the hub's private key and print it as JSON.")
     opener.add_argument("id", help="submission id")
+    opener.add_argument("--kiosk", metavar="KIOSK_ID", help="the kiosk that sent it (when several sent that id)")
     status = command("set-status", "change a submission's state (it flows back to the kiosk)",
                      "Set a submission's state; the kiosk that sent it learns it from /v1/statuses.")
     status.add_argument("id", help="submission id")
     status.add_argument("state", choices=STATES)
     status.add_argument("--reason", default=None, help="why (shown to the citizen for 'rejected')")
+    status.add_argument("--kiosk", metavar="KIOSK_ID", help="the kiosk that sent it (when several sent that id)")
     roles = command("roles", "staff and technicians, by personal number",
                     "Add, remove or list the people kiosks let into staff or technician mode (a signed "
                     "list kiosks fetch from /v1/roles).")
@@ -77,6 +97,14 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
     revoke = command("revoke", "refuse every further request from a kiosk (stolen, retired)",
                      "Revoke a kiosk: the hub answers its requests 401 unknown_kiosk from now on.")
     revoke.add_argument("kiosk_id")
+    move = sub.add_parser("migrate-db", parents=[common],
+                          help="copy a hub's database into a new one (SQLite → PostgreSQL)",
+                          description="Copy every row of a hub database into another, empty one with the same schema "
+                          "(e.g. a pilot's SQLite file onto PostgreSQL), then check the row counts on both sides. "
+                          "Stop the hub first. The keys stay where they are: copy them with it.")
+    move.add_argument("--from", dest="source", required=True, metavar="PATH|URL", help="the database to copy")
+    move.add_argument("--to", dest="target", required=True, metavar="URL", help="the new, empty database")
+    move.set_defaults(handler=run)
 
 
 def run(_settings: Any, args: argparse.Namespace) -> int:

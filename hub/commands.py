@@ -8,10 +8,12 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from hub import backoffice, documents, enrolment
-from hub.keys import HubKeysMissing, ensure_keys, load_keys, seal_key_path, sign_key_path
+from hub.keys import HubKeys, HubKeysMissing, KeyFiles, ensure_keys, load_keys
 from hub.models import HubState
-from hub.store import HubDatabase
+from hub.store import DatabaseUrlError, HubDatabase, database_url, sqlite_path
 from hub.text import escape_controls, json_escape_controls
 
 
@@ -36,26 +38,59 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> None:
         print("  ".join(cell(row, c).ljust(widths[c]) for c in columns).rstrip())
 
 
-def _open(args: argparse.Namespace) -> HubDatabase:
-    if not args.db.exists():
-        raise CommandFailed(f"{args.db} does not exist: run `kiosk hub init --db {args.db}` first")
-    return HubDatabase(args.db)
-
-
-def _keys(args: argparse.Namespace) -> Any:
+def _url(args: argparse.Namespace) -> str:
+    if not args.db:
+        raise CommandFailed("name the hub's database with --db (or KIOSK_HUB_DB): a SQLite file or postgresql://…")
     try:
-        return load_keys(args.db)
+        return database_url(args.db)
+    except DatabaseUrlError as exc:
+        raise CommandFailed(str(exc)) from None
+
+
+def _connect(url: str, *, create: bool = False) -> HubDatabase:
+    path = sqlite_path(url)
+    if path is not None and not create and not path.exists():
+        raise CommandFailed(f"{path} does not exist: run `kiosk hub init --db {path}` first")
+    try:
+        return HubDatabase(url)
+    except SQLAlchemyError as exc:
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise CommandFailed(f"cannot open the hub database: {detail}") from None
+
+
+def _open(args: argparse.Namespace) -> HubDatabase:
+    return _connect(_url(args))
+
+
+def key_files(args: argparse.Namespace) -> KeyFiles:
+    """Where the hub's keys are: ``--keys DIR``, or beside a SQLite database."""
+    if args.keys:
+        return KeyFiles.in_folder(args.keys)
+    path = sqlite_path(_url(args))
+    if path is None:
+        raise CommandFailed("a hub on a database server keeps its keys in a folder: "
+                            "give --keys DIR (or KIOSK_HUB_KEYS)")
+    return KeyFiles.beside(path)
+
+
+def _keys(args: argparse.Namespace) -> HubKeys:
+    try:
+        return load_keys(key_files(args))
     except HubKeysMissing as exc:
         raise CommandFailed(str(exc)) from None
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    """Create the schema and the keys (never replacing keys that exist); print the public keys."""
-    keys = ensure_keys(args.db)
-    HubDatabase(args.db).close()
-    args.db.chmod(0o600)  # citizen keys, staff personal numbers; SQLite gives -wal/-shm the same mode
-    print(f"hub database: {args.db}")
-    print(f"keys (0600): {seal_key_path(args.db)}, {sign_key_path(args.db)}")
+    """Create or upgrade the schema and make the keys (never replacing keys that exist); print the public keys."""
+    url = _url(args)
+    files = key_files(args)
+    store = _connect(url, create=True)
+    store.close()
+    if store.path is not None:
+        store.path.chmod(0o600)  # citizen keys, staff names; SQLite gives -wal/-shm the same mode
+    keys = ensure_keys(files)
+    print(f"hub database: {store.describe()} (schema up to date)")
+    print(f"keys (0600): {files.seal}, {files.sign}")
     for name, value in keys.public_b64().items():
         print(f"{name}: {value}")
     return 0
@@ -76,22 +111,44 @@ def listen(host: str, port: int) -> socket.socket:
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve until interrupted; the first stdout line is ``listening on URL``."""
     try:
-        import uvicorn
-
-        from hub.app import create_app
+        from hub import serve
+        from hub.http import Limits
     except ImportError as exc:
         raise CommandFailed(f"{exc.name} is missing: install the hub extra (pip install -e '.[hub]')") from None
-    keys = _keys(args)
-    store = _open(args)
+    if args.workers < 1:
+        raise CommandFailed("--workers must be 1 or more")
+    url = _url(args)
+    if args.workers > 1 and sqlite_path(url) is not None:
+        raise CommandFailed("SQLite serves one process: use --workers 1, or move the hub to PostgreSQL "
+                            "(kiosk hub migrate-db)")
+    _keys(args)  # fail here, before listening, when they are missing
+    _open(args).close()  # the schema brought up to date once, before any worker starts
     sock = listen(args.host, args.port)
     host, port = sock.getsockname()[:2]
     print(f"listening on http://{f'[{host}]' if ':' in host else host}:{port}", flush=True)
+    limits = Limits(max_connections=args.max_connections, body_timeout_s=args.body_timeout)
     try:
-        uvicorn.Server(uvicorn.Config(create_app(store, keys), log_level="warning", lifespan="off")).run(
-            sockets=[sock])
+        serve.run(sock, url, key_files(args), limits, workers=args.workers, log_format=args.log_format,
+                  pool_size=args.pool_size)
     finally:
         sock.close()
-        store.close()
+    return 0
+
+
+def cmd_migrate_db(args: argparse.Namespace) -> int:
+    """Copy every row of one hub database into another, empty one (a pilot's SQLite onto PostgreSQL)."""
+    from hub.transfer import TransferError, copy_database
+
+    try:
+        source, target = database_url(args.source), database_url(args.target)
+    except DatabaseUrlError as exc:
+        raise CommandFailed(str(exc)) from None
+    try:
+        counts = copy_database(_connect(source), _connect(target, create=True),
+                               progress=lambda table, n: print(f"{table}: {n} rows", flush=True))
+    except TransferError as exc:
+        raise CommandFailed(str(exc)) from None
+    print(f"copied {sum(counts.values())} rows in {len(counts)} tables; counts checked on both sides")
     return 0
 
 
@@ -139,22 +196,28 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _unknown(args: argparse.Namespace, exc: LookupError) -> CommandFailed:
+    if isinstance(exc, backoffice.AmbiguousSubmission):
+        return CommandFailed(f"kiosks {', '.join(exc.kiosk_ids)} each sent a request {args.id}: add --kiosk KIOSK_ID")
+    return CommandFailed(f"no submission {args.id}" + (f" from {args.kiosk}" if args.kiosk else ""))
+
+
 def cmd_open(args: argparse.Namespace) -> int:
     """Decrypt one submission and print it."""
     keys = _keys(args)
     try:
-        _print_json(backoffice.open_submission(_open(args), keys, args.id))
-    except backoffice.UnknownSubmission:
-        raise CommandFailed(f"no submission {args.id}") from None
+        _print_json(backoffice.open_submission(_open(args), keys, args.id, args.kiosk))
+    except LookupError as exc:
+        raise _unknown(args, exc) from None
     return 0
 
 
 def cmd_set_status(args: argparse.Namespace) -> int:
     """Change a submission's state."""
     try:
-        backoffice.set_status(_open(args), args.id, HubState(args.state), args.reason)
-    except backoffice.UnknownSubmission:
-        raise CommandFailed(f"no submission {args.id}") from None
+        backoffice.set_status(_open(args), args.id, HubState(args.state), args.reason, args.kiosk)
+    except LookupError as exc:
+        raise _unknown(args, exc) from None
     print(f"{args.id}: {args.state}")
     return 0
 
@@ -214,6 +277,6 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "init": cmd_init, "serve": cmd_serve, "enroll-code": cmd_enroll_code, "stats": cmd_stats,
     "fleet": cmd_fleet, "list": cmd_list, "open": cmd_open, "set-status": cmd_set_status,
     "roles": cmd_roles, "publish-catalogue": cmd_publish_catalogue, "publish-crl": cmd_publish_crl,
-    "revoke": cmd_revoke,
+    "revoke": cmd_revoke, "migrate-db": cmd_migrate_db,
 }
 """Subcommand name → what it does."""

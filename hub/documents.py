@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
+import hmac
 import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
+from sqlalchemy import and_, delete, select
 
 from hub.keys import HubKeys
-from hub.store import HubDatabase
+from hub.schema import documents as documents_table
+from hub.schema import roles as roles_table
+from hub.store import HubDatabase, upsert
+from protocol.roles import PersonHash, role_list_body
 from protocol.wire import canonical_json, sign_document
 
 CATALOGUE = "catalogue"
@@ -41,16 +46,17 @@ class SignedDocument:
 def _store(store: HubDatabase, keys: HubKeys, name: str, body: bytes) -> SignedDocument:
     doc = SignedDocument(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"', sign_document(keys.sign_key, body))
     with store.write() as db:
-        db.table("documents").upsert({"name": name, "body": body, "etag": doc.etag, "signature": doc.signature,
-                                "published_at": store.now()}, pk="name")
+        upsert(db, documents_table, {"name": name, "body": body, "etag": doc.etag, "signature": doc.signature,
+                                     "published_at": store.now()}, ["name"])
     return doc
 
 
 def published(store: HubDatabase, name: str) -> SignedDocument | None:
     """The document last published under ``name``, or None."""
+    d = documents_table.c
     with store.read() as db:
-        row = db.execute("SELECT body, etag, signature FROM documents WHERE name = ?", [name]).fetchone()
-    return None if row is None else SignedDocument(bytes(row[0]), row[1], row[2])
+        row = db.execute(select(d.body, d.etag, d.signature).where(d.name == name)).first()
+    return None if row is None else SignedDocument(bytes(row.body), row.etag, row.signature)
 
 
 def publish_catalogue(store: HubDatabase, keys: HubKeys, path: Path) -> SignedDocument:
@@ -90,31 +96,53 @@ def add_role(store: HubDatabase, personal_number: str, role: str, name: str) -> 
     if role not in ROLES:
         raise DocumentError(f"role must be one of {', '.join(ROLES)}")
     with store.write() as db:
-        db.table("roles").upsert({"personal_number": personal_number, "role": role, "name": name,
-                            "added_at": store.now()}, pk=("personal_number", "role"))
+        upsert(db, roles_table, {"personal_number": personal_number, "role": role, "name": name,
+                                 "added_at": store.now()}, ["personal_number", "role"])
 
 
 def remove_role(store: HubDatabase, personal_number: str, role: str | None = None) -> int:
     """Take one role (or every role) away from a person; returns how many were removed."""
+    r = roles_table.c
+    chosen = r.personal_number == personal_number if role is None else and_(
+        r.personal_number == personal_number, r.role == role)
     with store.write() as db:
-        if role is None:
-            cursor = db.execute("DELETE FROM roles WHERE personal_number = ?", [personal_number])
-        else:
-            cursor = db.execute("DELETE FROM roles WHERE personal_number = ? AND role = ?", [personal_number, role])
-    return cursor.rowcount
+        return db.execute(delete(roles_table).where(chosen)).rowcount
 
 
 def roles(store: HubDatabase) -> list[dict[str, str]]:
     """Every role, by personal number."""
+    r = roles_table.c
     with store.read() as db:
-        rows = db.execute("SELECT personal_number, role, name FROM roles ORDER BY personal_number, role").fetchall()
-    return [{"personal_number": r[0], "role": r[1], "name": r[2] or ""} for r in rows]
+        rows = db.execute(select(r.personal_number, r.role, r.name).order_by(r.personal_number, r.role)).all()
+    return [{"personal_number": row.personal_number, "role": row.role, "name": row.name or ""} for row in rows]
 
 
-def role_list(store: HubDatabase, keys: HubKeys) -> SignedDocument:
-    """The role list, issued now and valid for ``ROLE_LIST_VALIDITY``, signed."""
+def person_hashing(keys: HubKeys) -> PersonHash:
+    """The hub's person hash for role lists: its salt derived from the signing key, so it lasts as the hub does."""
+    return PersonHash(hmac.digest(bytes(keys.sign_key), b"kiosk-hub role-list salt", "sha256")[:16])
+
+
+class _CachedHashing(PersonHash):
+    """The same hash, each number computed once per process (scrypt is slow on purpose)."""
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019  (one instance per hub key, for the process's life)
+    def of(self, personal_number: str) -> str:
+        return super().of(personal_number)
+
+
+@functools.lru_cache(maxsize=8)
+def _hashing_for(salt: bytes) -> PersonHash:
+    return _CachedHashing(salt)
+
+
+def role_list(store: HubDatabase, keys: HubKeys, kiosk_id: str) -> SignedDocument:
+    """The role list for one kiosk, issued now and valid for ``ROLE_LIST_VALIDITY``, signed.
+
+    It names the kiosk (another kiosk refuses it) and people by a keyed hash, never by number.
+    """
     now = store.clock().astimezone(dt.timezone.utc)
-    body: dict[str, Any] = {"roles": roles(store), "issued_at": now.isoformat(),
-                            "expires_at": (now + ROLE_LIST_VALIDITY).isoformat()}
-    raw = canonical_json(body)
+    entries = [(r["personal_number"], r["role"], r["name"]) for r in roles(store)]
+    raw = role_list_body(entries, kiosk_id=kiosk_id, issued_at=now.isoformat(),
+                         expires_at=(now + ROLE_LIST_VALIDITY).isoformat(),
+                         hashing=_hashing_for(person_hashing(keys).salt))
     return SignedDocument(raw, '"' + hashlib.sha256(raw).hexdigest()[:32] + '"', sign_document(keys.sign_key, raw))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
 import zlib
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
@@ -20,6 +22,44 @@ log = logging.getLogger("hub")
 MAX_JSON_DEPTH = 32  # a heartbeat nests 3 deep, a batch 3: anything far deeper is an attack
 ENROL_MAX_BODY_BYTES = 1024  # code (64) + key (44) + a 100-letter name JSON-escaped (600) + field names
 _INT64 = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one hub process lets clients take: connections, time between two pieces of a body, memory.
+
+    A 4 MB batch over a rural link at 100 kbit/s takes five minutes but never pauses for long, so
+    the body timeout is between two reads, not for the whole body. The budget caps the request
+    bodies one process holds at once: past it, the answer is 503 with Retry-After (the kiosk tries
+    again) instead of memory growing with every connection an attacker opens.
+    """
+
+    max_connections: int = 1000
+    body_timeout_s: float = 60.0
+    body_budget_bytes: int = 64 * 1024 * 1024
+    keep_alive_s: float = 30.0
+
+
+class BodyBudget:
+    """Bytes of request bodies held by this process (the event loop's own: no lock needed)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.held = 0
+
+    def take(self, size: int) -> bool:
+        """Reserve ``size`` bytes; False when that would pass the limit."""
+        if self.held + size > self.limit:
+            return False
+        self.held += size
+        return True
+
+    def give_back(self, size: int) -> None:
+        """Release what ``take`` reserved."""
+        self.held -= size
+
+
+BUSY_RETRY_AFTER_S = 5
 
 
 class Refused(Exception):
@@ -37,33 +77,55 @@ def refusal(exc: Refused) -> JSONResponse:
     return JSONResponse({"error": exc.word}, status_code=exc.status, headers=exc.headers)
 
 
-def body_reader(limit: int) -> Callable[[Request], Awaitable[bytes]]:
-    """A dependency reading the body as sent, refused with 413 once it grows past ``limit``."""
+def body_reader(limit: int, limits: Limits, budget: BodyBudget) -> Callable[[Request], AsyncIterator[bytes]]:
+    """A dependency reading the body as sent: 413 past ``limit`` (whatever it claims), 408 when the
+    client pauses longer than the body timeout, 503 busy when this process holds too much already.
+    The bytes are given back to the budget once the answer is sent."""
 
-    async def read_body(request: Request) -> bytes:
-        """The body as sent, refused with 413 as soon as it grows past the limit (no matter what it claims)."""
+    async def read_body(request: Request) -> AsyncIterator[bytes]:
         declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > limit:
+        expected = int(declared) if declared is not None and declared.isdigit() else 0
+        if expected > limit:
             raise Refused(413, "too_large")
-        chunks, size = [], 0
+        held = size = 0
         try:
-            async for chunk in request.stream():
+            if not budget.take(expected):
+                raise _busy(request, budget)
+            held = expected
+            chunks, stream = [], request.stream().__aiter__()
+            while True:
+                try:
+                    chunk = await asyncio.wait_for(anext(stream), limits.body_timeout_s)
+                except StopAsyncIteration:
+                    break
+                except TimeoutError:
+                    log.warning("client %s paused over %.0f s after %d bytes of %s %s: dropped", _peer(request),
+                                limits.body_timeout_s, size, request.method, request.url.path)
+                    raise Refused(408, "body_timeout", {"Connection": "close"}) from None
                 size += len(chunk)
                 if size > limit:
                     raise Refused(413, "too_large")
+                if size > held:  # more than declared (or no length given): reserve as it grows
+                    if not budget.take(size - held):
+                        raise _busy(request, budget)
+                    held = size
                 chunks.append(chunk)
+            yield b"".join(chunks)
         except ClientDisconnect:
             # Nobody is left to answer: one line for the operator, no traceback.
             log.warning("client %s gone after %d bytes of the body of %s %s", _peer(request), size,
                         request.method, request.url.path)
             raise Refused(400, "incomplete_body") from None
-        return b"".join(chunks)
+        finally:
+            budget.give_back(held)
 
     return read_body
 
 
-raw_body = body_reader(MAX_BODY_BYTES)
-"""The body of any request but enrolment, up to the protocol's 4 MB."""
+def _busy(request: Request, budget: BodyBudget) -> Refused:
+    log.warning("busy: %d bytes of bodies held, %s %s from %s answered 503", budget.held, request.method,
+                request.url.path, _peer(request))
+    return Refused(503, "busy", {"Retry-After": str(BUSY_RETRY_AFTER_S)})
 
 
 def _peer(request: Request) -> str:

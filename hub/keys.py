@@ -1,8 +1,9 @@
 """The hub's own keys: an X25519 key pair that opens sealed payloads, an Ed25519 key that signs documents.
 
-They live in two 0600 files next to the database (``<db>.seal.key``, ``<db>.sign.key``), base64
-text. ``hub init`` makes them once and never overwrites them: a new sealing key would make every
-stored payload unreadable.
+They live in two 0600 base64 text files: in a folder of their own (``--keys DIR``: ``DIR/seal.key``,
+``DIR/sign.key``; a fleet hub on PostgreSQL), or next to a SQLite database (``<db>.seal.key``,
+``<db>.sign.key``; the demo and pilots). ``hub init`` makes them once and never overwrites them: a
+new sealing key would make every stored payload unreadable.
 """
 
 from __future__ import annotations
@@ -20,14 +21,26 @@ class HubKeysMissing(FileNotFoundError):
     """The key files are not there: run ``kiosk hub init`` first."""
 
 
-def seal_key_path(db_path: Path) -> Path:
-    """Where the X25519 private key of the hub at ``db_path`` is kept."""
-    return db_path.with_name(db_path.name + ".seal.key")
+@dataclass(frozen=True)
+class KeyFiles:
+    """Where a hub's two private keys are kept."""
+
+    seal: Path
+    sign: Path
+
+    @classmethod
+    def beside(cls, db_path: Path) -> KeyFiles:
+        """Next to a SQLite database: ``<db>.seal.key`` and ``<db>.sign.key``."""
+        return cls(db_path.with_name(db_path.name + ".seal.key"), db_path.with_name(db_path.name + ".sign.key"))
+
+    @classmethod
+    def in_folder(cls, folder: Path) -> KeyFiles:
+        """In a folder of their own: ``seal.key`` and ``sign.key``."""
+        return cls(folder / "seal.key", folder / "sign.key")
 
 
-def sign_key_path(db_path: Path) -> Path:
-    """Where the Ed25519 signing key of the hub at ``db_path`` is kept."""
-    return db_path.with_name(db_path.name + ".sign.key")
+def _files(where: KeyFiles | Path) -> KeyFiles:
+    return where if isinstance(where, KeyFiles) else KeyFiles.beside(where)
 
 
 @dataclass(frozen=True)
@@ -74,16 +87,20 @@ def _read_secret(path: Path) -> bytes:
     return raw
 
 
-def load_keys(db_path: Path) -> HubKeys:
-    """The keys of the hub at ``db_path`` (HubKeysMissing when it was never initialised)."""
-    return HubKeys(_read_secret(seal_key_path(db_path)), SigningKey(_read_secret(sign_key_path(db_path))))
+def load_keys(where: KeyFiles | Path) -> HubKeys:
+    """The keys kept at ``where`` (a SQLite database's path: beside it); HubKeysMissing before ``hub init``."""
+    files = _files(where)
+    return HubKeys(_read_secret(files.seal), SigningKey(_read_secret(files.sign)))
 
 
-def ensure_keys(db_path: Path) -> HubKeys:
-    """Make whichever key file is missing, then load both."""
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    if not seal_key_path(db_path).exists():
-        _write_secret(seal_key_path(db_path), bytes(PrivateKey.generate()))
-    if not sign_key_path(db_path).exists():
-        _write_secret(sign_key_path(db_path), bytes(SigningKey.generate()))
-    return load_keys(db_path)
+def ensure_keys(where: KeyFiles | Path) -> HubKeys:
+    """Make whichever key file is missing (a new folder 0700), then load both."""
+    files = _files(where)
+    for path in (files.seal, files.sign):
+        if not path.parent.exists():
+            path.parent.mkdir(parents=True, mode=0o700)
+    if not files.seal.exists():
+        _write_secret(files.seal, bytes(PrivateKey.generate()))
+    if not files.sign.exists():
+        _write_secret(files.sign, bytes(SigningKey.generate()))
+    return load_keys(files)

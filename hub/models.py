@@ -181,6 +181,13 @@ class Heartbeat(BaseModel):
         return data
 
 
+class HeartbeatAnswer(BaseModel):
+    """What the hub makes of a kiosk's heartbeat."""
+
+    audit_problem: Literal["went_back", "forked"] | None = Field(
+        description="the kiosk's audit chain went back or was rewritten since the hub last saw it (sticky)")
+
+
 class RoleEntry(BaseModel):
     """A staff member or technician, identified by their ID card's personal number."""
 

@@ -1,24 +1,33 @@
-"""The hub's SQLite database: schema by ``Migrations``, one connection, one writer at a time.
+"""The hub's database: SQLite (the embedded default) or PostgreSQL (a fleet), one schema by Alembic.
 
-Every write runs in one ``db.atomic()`` transaction under a lock, so a batch of 200 submissions
-costs one commit (one WAL fsync with ``synchronous=FULL``: an "accepted" answer means the hub
-keeps it through a power cut), not 200.
+``HubDatabase(url)`` takes a SQLite file path, ``sqlite:///PATH`` or ``postgresql://user@host/db``
+(psycopg 3). Every guarantee is the database's own, so it holds across hub processes: ids unique
+by primary key, nonces by primary key, status numbers handed out under a row lock in commit order.
+``write()`` is one transaction committed before the hub answers (SQLite: ``BEGIN IMMEDIATE`` and
+``synchronous=FULL``, so "accepted" survives a power cut; a batch of 200 costs one commit).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
-import sqlite_utils
-from sqlite_utils.migrations import Migrations
+from sqlalchemy import Connection, Engine, Table, create_engine, event, inspect, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import NullPool
 
 Clock = Callable[[], dt.datetime]
-MIGRATIONS = Migrations("reference-hub")
+LEGACY_SQLITE_REVISION = "0001"  # what a hub made by the sqlite-utils migrations m001+m002 holds
+
+
+class DatabaseUrlError(ValueError):
+    """``--db`` is neither a SQLite path nor a database URL this hub speaks."""
 
 
 def utc_now() -> dt.datetime:
@@ -26,96 +35,136 @@ def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-@MIGRATIONS()
-def m001_hub(db: sqlite_utils.Database) -> None:
-    """Kiosks, enrolment codes, submissions, duplicates, nonces, heartbeats, documents, roles."""
-    db.table("kiosks").create(
-        {"id": str, "verify_key": bytes, "name": str, "enrolled_at": str, "revoked": int, "revoked_at": str},
-        pk="id", not_null={"verify_key", "enrolled_at"}, defaults={"revoked": 0},
-    )
-    db.table("kiosks").create_index(["verify_key"], unique=True)
-    # Codes are stored as a hash: a copy of the database does not hand out enrolments.
-    db.table("enrol_codes").create(
-        {"code_hash": str, "created_at": str, "expires_at": str, "spent_at": str, "kiosk_id": str},
-        pk="code_hash", not_null={"created_at", "expires_at"},
-    )
-    db.table("submissions").create(
-        {
-            "id": str, "kiosk_id": str, "receipt_no": str, "service": str, "created_at": str,
-            "citizen_key": str, "synthetic": int, "sealed": bytes, "received_at": str,
-            "state": str, "reason": str, "changed_at": str, "status_seq": int,
-        },
-        pk="id",  # the idempotency key, unique for ever
-        not_null={"kiosk_id", "receipt_no", "service", "created_at", "sealed", "received_at", "state", "changed_at"},
-        defaults={"synthetic": 0},
-    )
-    db.table("submissions").create_index(["kiosk_id", "status_seq"])
-    db.table("submissions").create_index(["status_seq"], unique=True)  # NULLs allowed: never changed yet
-    db.table("submissions").create_index(["kiosk_id", "citizen_key"])
-    db.table("submissions").create_index(["state"])
-    db.table("duplicates").create(
-        {"submission_id": str, "kiosk_id": str, "count": int, "last_at": str}, pk="submission_id",
-    )
-    db.table("nonces").create({"kiosk_id": str, "nonce": str, "signed_at": str}, pk=("kiosk_id", "nonce"))
-    db.table("nonces").create_index(["signed_at"])
-    db.table("heartbeat_latest").create(
-        {"kiosk_id": str, "received_at": str, "version": str, "queue_depth": int,
-         "oldest_queued_age_s": float, "printer": str, "reader": str, "body": str},
-        pk="kiosk_id",
-    )
-    db.table("heartbeats").create({"id": int, "kiosk_id": str, "received_at": str, "body": str}, pk="id")
-    db.table("heartbeats").create_index(["kiosk_id", "received_at"])
-    db.table("documents").create(
-        {"name": str, "body": bytes, "etag": str, "signature": str, "published_at": str}, pk="name",
-    )
-    db.table("roles").create(
-        {"personal_number": str, "role": str, "name": str, "added_at": str}, pk=("personal_number", "role"),
-    )
+def database_url(given: str | Path) -> str:
+    """A SQLAlchemy URL for ``--db``: a path is a SQLite file; ``postgresql://`` means psycopg 3."""
+    spelled = str(given)
+    if "://" not in spelled:
+        return f"sqlite:///{Path(spelled).expanduser().resolve()}"
+    try:
+        url = make_url(spelled)
+    except ArgumentError:
+        raise DatabaseUrlError(f"not a database URL: {spelled}") from None
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DatabaseUrlError(f"the hub speaks SQLite and PostgreSQL, not {url.get_backend_name()}")
+    if url.get_backend_name() == "sqlite" and not url.database:
+        raise DatabaseUrlError("a SQLite hub needs a file (sqlite:///path/hub.db)")
+    return url.render_as_string(hide_password=False)
 
 
-@MIGRATIONS()
-def m002_audit_heads(db: sqlite_utils.Database) -> None:
-    """Each kiosk's audit-chain head as last reported, and what went wrong with it (sticky)."""
-    db.table("audit_heads").create(
-        {"kiosk_id": str, "seq": int, "hash": str, "reported_at": str, "problem": str, "problem_at": str},
-        pk="kiosk_id", not_null={"seq", "hash", "reported_at"},
-    )
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL, None for a server database."""
+    parsed = make_url(url)
+    return Path(parsed.database) if parsed.get_backend_name() == "sqlite" and parsed.database else None
+
+
+def _tune_sqlite(engine: Engine) -> None:
+    # pysqlite opens transactions on its own terms; take that over (SQLAlchemy's documented recipe)
+    # so a write starts with BEGIN IMMEDIATE and never fails half-way on a lock upgrade.
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=5000")  # the back-office CLI may write while serve runs
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("hub_write") else "BEGIN")
+
+
+def make_engine(url: str, *, pool_size: int = 8) -> Engine:
+    """An engine for the hub's URL, tuned per engine (no pooling for SQLite: a connection is cheap)."""
+    if make_url(url).get_backend_name() == "sqlite":
+        path = sqlite_path(url)
+        assert path is not None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, poolclass=NullPool, connect_args={"check_same_thread": False})
+        _tune_sqlite(engine)
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800)
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest revision (a hub made before Alembic is adopted at its baseline)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    with engine.connect() as conn:
+        config.attributes["connection"] = conn
+        names = set(inspect(conn).get_table_names())
+        if "_sqlite_migrations" in names and "alembic_version" not in names:
+            command.stamp(config, LEGACY_SQLITE_REVISION)
+            conn.exec_driver_sql("DROP TABLE _sqlite_migrations")  # Alembic keeps the history from here on
+            conn.commit()
+        command.upgrade(config, "head")
+        conn.commit()
+
+
+def insert_ignoring(conn: Connection, table: Table, values: dict[str, Any], keys: Sequence[str]) -> int:
+    """INSERT … ON CONFLICT (keys) DO NOTHING; 1 when the row is new, 0 when one was there."""
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    # RETURNING rather than rowcount: psycopg reports -1 for an INSERT … ON CONFLICT through SQLAlchemy.
+    statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=list(keys))
+    return len(conn.execute(statement.returning(table.c[keys[0]])).all())
+
+
+def upsert(conn: Connection, table: Table, values: dict[str, Any], keys: Sequence[str],
+           update: dict[str, Any] | None = None) -> None:
+    """INSERT … ON CONFLICT (keys) DO UPDATE: the other columns (or ``update``'s expressions) replace the old."""
+    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(table).values(**values)
+    changes = update if update is not None else {
+        name: statement.excluded[name] for name in values if name not in keys}
+    conn.execute(statement.on_conflict_do_update(index_elements=list(keys), set_=changes))
 
 
 class HubDatabase:
-    """The hub's database file: call ``write()`` or ``read()`` to use it from any thread."""
+    """The hub's database: ``write()`` and ``read()`` from any thread or process."""
 
-    def __init__(self, path: Path, clock: Clock = utc_now) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self.path = path
+    def __init__(self, url: str | Path, clock: Clock = utc_now, *, pool_size: int = 8, upgrade: bool = True) -> None:
+        self.url = database_url(url)
+        self.path = sqlite_path(self.url)
         self.clock = clock
-        # One connection shared by the server's worker threads, serialised by the lock:
-        # SQLite has one writer anyway, and a reference hub needs no pool.
-        self.db = sqlite_utils.Database(sqlite3.connect(str(path), check_same_thread=False))
-        self._lock = threading.RLock()
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
-        self.db.execute("PRAGMA busy_timeout=5000")  # the back-office CLI may write while serve runs
-        with self._lock:
-            MIGRATIONS.apply(self.db)
+        self.engine = make_engine(self.url, pool_size=pool_size)
+        self.dialect = self.engine.dialect.name
+        # SQLite has one writer: threads of this process queue here rather than on busy_timeout,
+        # which is left to other processes (the back-office CLI).
+        self._sqlite_writer = threading.Lock() if self.dialect == "sqlite" else None
+        if upgrade:
+            migrate(self.engine)
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[sqlite_utils.Database]:
+    def write(self) -> Iterator[Connection]:
         """One transaction, committed on success and rolled back on any error."""
-        with self._lock, self.db.atomic():
-            yield self.db
+        with self._sqlite_writer or contextlib.nullcontext(), \
+                self.engine.connect().execution_options(hub_write=True) as conn, conn.begin():
+            yield conn
 
     @contextlib.contextmanager
-    def read(self) -> Iterator[sqlite_utils.Database]:
-        """Serialised access for reads."""
-        with self._lock:
-            yield self.db
+    def read(self) -> Iterator[Connection]:
+        """One read-only transaction (a consistent view on either engine)."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
 
     def now(self) -> str:
         """The clock's time as stored (ISO 8601, UTC)."""
         return self.clock().astimezone(dt.timezone.utc).isoformat()
 
+    def describe(self) -> str:
+        """The database for an operator's eyes: the file, or the URL without its password."""
+        return str(self.path) if self.path else make_url(self.url).render_as_string(hide_password=True)
+
     def close(self) -> None:
-        """Close the connection."""
-        with self._lock:
-            self.db.conn.close()
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def scalar(conn: Connection, sql: str, **params: Any) -> Any:
+    """The first column of the first row of a plain SQL query (``:name`` parameters), or None."""
+    return conn.execute(text(sql), params).scalar()

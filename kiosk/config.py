@@ -116,7 +116,7 @@ class AccessSettings:
 class ReceiptSettings:
     """What the receipt links to."""
 
-    status_url: str = "https://my.gov.ge/requests/{id}"
+    status_url: str = "https://my.gov.ge/requests/{receipt}"
 
 
 @dataclass(frozen=True)
@@ -241,8 +241,11 @@ def _check(settings: Settings) -> None:
     except ValueError:
         raise ConfigError(f"kiosk.timezone: {settings.kiosk.timezone!r} is not a known IANA time zone "
                           "(e.g. 'Asia/Tbilisi')") from None
-    if "{id}" not in settings.receipt.status_url:
-        raise ConfigError("receipt.status_url: must contain {id}")
+    if "{id}" in settings.receipt.status_url:
+        raise ConfigError("receipt.status_url: {id} would print the request's idempotency key, which lets "
+                          "anyone holding the receipt block the request; use {receipt} (the receipt number)")
+    if "{receipt}" not in settings.receipt.status_url:
+        raise ConfigError("receipt.status_url: must contain {receipt}")
     uri = settings.printer.uri
     schemes = ("simulated", "file://", "tcp://", "usb://", "serial://")
     if uri and not (uri == "simulated" or uri.startswith(schemes[1:])):

@@ -7,6 +7,7 @@ service, state...) for the screen and the same facts as ordered, already transla
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
@@ -44,7 +45,8 @@ def build_receipt(
     """Assemble a receipt; ``tr(key, **params)`` translates into ``language``."""
     masked = mask_personal_number(personal_number)
     state_text = tr("receipt.state_delivered" if delivered else "receipt.state_queued")
-    qr_url = status_url_template.format(id=request_id)
+    # The receipt number, never the request id: the id is the hub's idempotency key for this request.
+    qr_url = status_url_template.format(receipt=urllib.parse.quote(receipt_no, safe=""))
     when = created_at.strftime("%d.%m.%Y %H:%M")
     lines = (
         ReceiptLine(agency, LineStyle.TITLE, centered=True),

@@ -7,7 +7,9 @@ must not keep access on a kiosk that stays offline), and then only the technicia
 the technician mode. Every login, admitted or refused, is written to the audit log.
 
 A list older than the cached one (an earlier ``issued_at``) is refused even when validly signed:
-replaying an old list must not bring back someone the hub has since removed.
+replaying an old list must not bring back someone the hub has since removed. A list made for
+another kiosk is refused too, and the list names people by a slow keyed hash of their personal
+number (``protocol.roles``), never by the number itself.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from kiosk.errors import KioskError
 from kiosk.identity import Citizen
 from kiosk.passcode import PasscodeError, PasscodeGate, PasscodeLocked, PasscodeRefused
 from offline.atomic_files import write_atomic
+from protocol.roles import PersonHash
 from protocol.wire import verify_document
 
 log = logging.getLogger(__name__)
@@ -59,17 +62,34 @@ class RoleRefused(KioskError):
 
 
 @dataclass(frozen=True)
-class RoleList:
-    """The roles as the hub issued them."""
+class HubPin:
+    """What enrolment pinned: the hub's signing key, and the id the hub gave this kiosk."""
 
-    roles: dict[str, frozenset[Role]]  # personal number -> roles
-    names: dict[str, str]  # personal number -> the name the hub gave, for the screen
+    key: VerifyKey
+    kiosk_id: str
+
+
+@dataclass(frozen=True)
+class RoleList:
+    """The roles as the hub issued them for this kiosk."""
+
+    roles: dict[str, frozenset[Role]]  # person hash -> roles
+    names: dict[str, str]  # person hash -> the name the hub gave, for the screen
     issued_at: dt.datetime
     expires_at: dt.datetime
+    hashing: PersonHash
+
+    def person(self, personal_number: str) -> str:
+        """How this list names the holder of ``personal_number``."""
+        return self.hashing.of(personal_number)
 
     def roles_of(self, personal_number: str) -> frozenset[Role]:
         """The roles one person holds (empty for anyone else)."""
-        return self.roles.get(personal_number, frozenset())
+        return self.roles.get(self.person(personal_number), frozenset())
+
+    def name_of(self, personal_number: str) -> str:
+        """The name the hub gave this person, or ""."""
+        return self.names.get(self.person(personal_number), "")
 
 
 def _when(value: object) -> dt.datetime:
@@ -84,25 +104,29 @@ def _when(value: object) -> dt.datetime:
     return parsed
 
 
-def parse_role_list(body: bytes, signature: str, key: VerifyKey) -> RoleList:
-    """Check the hub's signature over ``body``, then read it; ``RoleListInvalid`` otherwise."""
-    if not verify_document(key, body, signature):
+def parse_role_list(body: bytes, signature: str, pin: HubPin) -> RoleList:
+    """Check the hub's signature over ``body`` and that it was made for this kiosk, then read it;
+    ``RoleListInvalid`` otherwise (``bad_signature``, ``other_kiosk``, ``malformed``)."""
+    if not verify_document(pin.key, body, signature):
         raise RoleListInvalid("bad_signature")
     try:
         data = json.loads(body)
-        entries = data["roles"]
+        made_for = data["kiosk_id"]
+        hashing = PersonHash.from_list(data["person_hash"])
         roles: dict[str, set[Role]] = {}
         names: dict[str, str] = {}
-        for entry in entries:
-            number = str(entry["personal_number"])
-            if len(number) != 11 or not number.isdigit():
+        for entry in data["roles"]:
+            person = str(entry["person"])
+            if len(person) != 64:
                 raise RoleListInvalid("malformed")
-            roles.setdefault(number, set()).add(Role(entry["role"]))
-            names[number] = str(entry.get("name") or "")
+            roles.setdefault(person, set()).add(Role(entry["role"]))
+            names[person] = str(entry.get("name") or "")
     except (ValueError, KeyError, TypeError):
         raise RoleListInvalid("malformed") from None
+    if made_for != pin.kiosk_id:
+        raise RoleListInvalid("other_kiosk")
     return RoleList({n: frozenset(r) for n, r in roles.items()}, names,
-                    _when(data.get("issued_at")), _when(data.get("expires_at")))
+                    _when(data.get("issued_at")), _when(data.get("expires_at")), hashing)
 
 
 def _highest(held: frozenset[Role]) -> Role | None:
@@ -112,9 +136,9 @@ def _highest(held: frozenset[Role]) -> Role | None:
 class RoleStore:
     """The signed role list cached in the data directory for offline use."""
 
-    def __init__(self, data_dir: Path, key: VerifyKey | None) -> None:
+    def __init__(self, data_dir: Path, pin: HubPin | None) -> None:
         self.path = data_dir / ROLE_LIST_FILE
-        self._key = key
+        self._pin = pin
 
     def save(self, body: bytes, signature: str) -> RoleList:
         """Keep a role list the hub sent, if it verifies and is not older than the cached one.
@@ -122,9 +146,9 @@ class RoleStore:
         Otherwise ``RoleListInvalid`` (``bad_signature``, ``older_than_cached``...) and the cached list
         stays. A list issued at the same moment as the cached one changes nothing (returns the cached one).
         """
-        if self._key is None:
+        if self._pin is None:
             raise RoleListInvalid("no_hub_key")
-        parsed = parse_role_list(body, signature, self._key)
+        parsed = parse_role_list(body, signature, self._pin)
         try:
             cached: RoleList | None = self.load()
         except RoleListInvalid:  # none yet, damaged, or signed by a hub no longer pinned: nothing to compare
@@ -141,13 +165,13 @@ class RoleStore:
         write_atomic(self.path, blob.encode("utf-8"))
         return parsed
 
-    def pin(self, key: VerifyKey | None) -> None:
-        """Verify role lists with ``key`` from now on (the hub key pinned by a new enrolment)."""
-        self._key = key
+    def pin(self, pin: HubPin | None) -> None:
+        """Verify role lists with this hub key and kiosk id from now on (pinned by a new enrolment)."""
+        self._pin = pin
 
     def load(self) -> RoleList:
         """The cached list, verified again now; ``RoleListInvalid`` when there is none to trust."""
-        if self._key is None:
+        if self._pin is None:
             raise RoleListInvalid("no_hub_key")
         try:
             cached = json.loads(self.path.read_text(encoding="utf-8"))
@@ -157,7 +181,7 @@ class RoleStore:
             raise RoleListInvalid("missing") from None
         except (ValueError, KeyError, TypeError):
             raise RoleListInvalid("damaged") from None
-        return parse_role_list(body, signature, self._key)
+        return parse_role_list(body, signature, self._pin)
 
 
 class AccessGate:
@@ -204,7 +228,7 @@ class AccessGate:
         role = _highest(held) if wanted is None else wanted if wanted in held else None
         if role is None:
             raise self._refuse(masked, "no_such_role" if held else "unknown_person", wanted)
-        actor = Actor(role.value, masked, roles.names.get(citizen.personal_number, ""))
+        actor = Actor(role.value, masked, roles.name_of(citizen.personal_number))
         self._audit.append(actor, AuditAction.ROLE_LOGIN, {"method": "card", "role": role.value})
         return actor
 
@@ -234,9 +258,9 @@ class AccessGate:
         self._audit.append(actor, AuditAction.PASSCODE_OK, {"role": Role.TECHNICIAN.value})
         return actor
 
-    def pin_hub_key(self, key: VerifyKey | None) -> None:
-        """Check role lists against ``key`` from now on (an enrolment from the technician screen pinned it)."""
-        self._store.pin(key)
+    def pin_hub(self, pin: HubPin | None) -> None:
+        """Check role lists against this pin from now on (an enrolment from the technician screen made it)."""
+        self._store.pin(pin)
 
     def logout(self, actor: Actor) -> None:
         """The staff member or technician left the privileged mode."""

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from nacl.signing import VerifyKey
 
 from kiosk.audit import Actor, AuditAction, AuditEntry, AuditLog
-from kiosk.roles import Role
+from kiosk.roles import HubPin, Role
 from kiosk.staff import NotAllowed
 from offline.enrollment import Enrollment, EnrollmentError, enroll, load_enrollment
 
@@ -38,11 +38,19 @@ def _details(enrollment: Enrollment, how: str) -> dict[str, str]:
 
 def pinned_hub_sign_key(data_dir: Path) -> VerifyKey | None:
     """The hub's Ed25519 key pinned at enrolment (None before enrolment or when it is unreadable)."""
+    pin = pinned_hub(data_dir)
+    return pin.key if pin else None
+
+
+def pinned_hub(data_dir: Path) -> HubPin | None:
+    """The hub's key and this kiosk's id as pinned at enrolment (None before enrolment or when unreadable)."""
     try:
         enrollment = load_enrollment(data_dir)
     except EnrollmentError:
         return None
-    return VerifyKey(base64.b64decode(enrollment.hub_sign_public_key)) if enrollment else None
+    if enrollment is None:
+        return None
+    return HubPin(VerifyKey(base64.b64decode(enrollment.hub_sign_public_key)), enrollment.kiosk_id)
 
 
 def record_enrolment(audit: AuditLog, data_dir: Path) -> AuditEntry | None:

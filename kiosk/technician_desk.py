@@ -31,7 +31,7 @@ from kiosk.ports import CardOpener, CardReader, ReceiptPrinter
 from kiosk.roles import AccessGate
 from kiosk.sample_receipt import sample_receipt
 from kiosk.sync_supervisor import SyncSupervisor
-from kiosk.technician import enrol, pinned_hub_sign_key
+from kiosk.technician import enrol, pinned_hub
 from offline.outbox import Outbox
 
 if TYPE_CHECKING:
@@ -215,7 +215,7 @@ class TechnicianDesk:
         except Exception as exc:  # noqa: BLE001 — a refused code, no hub there: audited; the technician reads which
             return failure("tech.enrol.failed", exc)
         # role lists from this hub are checked against the key just pinned, without a restart
-        self._access.pin_hub_key(pinned_hub_sign_key(data_dir))
+        self._access.pin_hub(pinned_hub(data_dir))
         # new requests are sealed to this hub at once (the sealer re-reads the enrolment); sync follows it too
         self._sync.restart()
         return Outcome("tech.enrol.done", {"hub": enrollment.hub_url, "kiosk": enrollment.kiosk_id})

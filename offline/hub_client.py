@@ -24,7 +24,16 @@ from typing import TYPE_CHECKING, Any
 from nacl.signing import SigningKey, VerifyKey
 
 from offline.sync_types import HubState, HubStatus, ItemOutcome, OutgoingItem
-from protocol.wire import API_PREFIX, HEADER_HUB_SIGNATURE, ItemResult, canonical_json, sign_request, verify_document
+from protocol.wire import (
+    API_PREFIX,
+    HEADER_HUB_SIGNATURE,
+    HEADER_NONCE,
+    ItemResult,
+    canonical_json,
+    sign_request,
+    verify_answer,
+    verify_document,
+)
 
 if TYPE_CHECKING:
     import requests  # imported where a request is made: it is not needed before the first frame
@@ -210,7 +219,10 @@ class HubClient:
 
     def _call(self, method: str, path: str, *, query: dict[str, str] | None = None, body: bytes = b"",
               gzipped: bool = False, headers: dict[str, str] | None = None,
-              ok: Sequence[int] = (200,)) -> requests.Response:
+              ok: Sequence[int] = (200,), signed_answer: bool = False) -> requests.Response:
+        """One signed call; with ``signed_answer`` the hub's signature over the answer (bound to this
+        request's nonce) must verify with the pinned key, or ``HubAnswerInvalid``: an answer that
+        would change this kiosk's state is believed only from the hub it enrolled with."""
         target = self._prefix + API_PREFIX + path
         if query:
             target += "?" + urllib.parse.urlencode(query)
@@ -227,6 +239,9 @@ class HubClient:
                     headers=all_headers, timeout=self._timeout)
         if resp.status_code not in ok:
             raise_for_answer(resp, now)
+        if signed_answer and not verify_answer(self._identity.hub_sign_key, signed[HEADER_NONCE], resp.status_code,
+                                               resp.content, resp.headers.get(HEADER_HUB_SIGNATURE, "")):
+            raise HubAnswerInvalid(f"{method} {path}: the answer is not signed by the pinned hub key")
         return resp
 
     def submit(self, items: Sequence[OutgoingItem]) -> list[ItemOutcome]:
@@ -236,7 +251,7 @@ class HubClient:
              "citizen_key": i.citizen_key, "synthetic": i.synthetic,
              "sealed": base64.b64encode(i.sealed).decode("ascii")}
             for i in items]})
-        answer = json_answer(self._call("POST", "/submissions", body=body, gzipped=True))
+        answer = json_answer(self._call("POST", "/submissions", body=body, gzipped=True, signed_answer=True))
         results = answer.get("results")
         if not isinstance(results, list) or len(results) != len(items):
             raise HubAnswerInvalid("results do not match the batch")
@@ -254,7 +269,7 @@ class HubClient:
 
     def statuses(self, since: str | None) -> StatusPage:
         """Changes to this kiosk's requests after ``since`` (None: from the start)."""
-        answer = json_answer(self._call("GET", "/statuses", query={"since": since or ""}))
+        answer = json_answer(self._call("GET", "/statuses", query={"since": since or ""}, signed_answer=True))
         raw, cursor = answer.get("statuses"), answer.get("cursor")
         if not isinstance(raw, list) or not isinstance(cursor, str):
             raise HubAnswerInvalid("statuses answer has the wrong shape")
@@ -267,7 +282,7 @@ class HubClient:
 
     def requests_for(self, citizen_key: str) -> list[dict[str, Any]]:
         """A citizen's requests at this kiosk as the hub knows them ("my requests" online)."""
-        answer = json_answer(self._call("GET", "/requests", query={"citizen_key": citizen_key}))
+        answer = json_answer(self._call("GET", "/requests", query={"citizen_key": citizen_key}, signed_answer=True))
         found = answer.get("requests")
         if not isinstance(found, list) or not all(isinstance(r, dict) for r in found):
             raise HubAnswerInvalid("requests answer has the wrong shape")
@@ -284,9 +299,12 @@ class HubClient:
             raise HubAnswerInvalid(f"{name}: hub signature does not verify")
         return SignedDocument(resp.content, signature, resp.headers.get("ETag"))
 
-    def heartbeat(self, beat: dict[str, Any]) -> None:
-        """Tell the hub how this kiosk is."""
-        self._call("POST", "/heartbeat", body=canonical_json(beat), ok=(200, 204))
+    def heartbeat(self, beat: dict[str, Any]) -> str | None:
+        """Tell the hub how this kiosk is; returns the hub's word on this kiosk's audit chain
+        (``went_back`` or ``forked`` when it was cut or rewritten since the hub last saw it), or None."""
+        answer = json_answer(self._call("POST", "/heartbeat", body=canonical_json(beat), signed_answer=True))
+        problem = answer.get("audit_problem")
+        return problem if isinstance(problem, str) else None
 
 
 def decode_b64_key(text: object) -> bytes:

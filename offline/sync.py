@@ -106,6 +106,7 @@ class SyncReport:
     error: HubError | None = None
     problems: list[str] = field(default_factory=list)
     next_in_s: float = 0.0
+    audit_problem: str | None = None  # the hub saw this kiosk's audit chain go back or fork
 
 
 class SyncEngine:
@@ -330,7 +331,13 @@ class SyncEngine:
         if checkpoint is not None:
             beat["audit_checkpoint"] = checkpoint
         try:
-            self._client.heartbeat(beat)
+            report.audit_problem = self._client.heartbeat(beat)
         except (HubRefused, HubAnswerInvalid) as exc:  # the requests went through: that is what counts
             log.warning("heartbeat not taken: %s", exc)
             report.problems.append(f"heartbeat: {exc}")
+            return
+        if report.audit_problem:
+            # Entries were cut from this kiosk's audit log or rewritten since the hub last saw it (a
+            # restored backup, or someone with the disk): the technician must look at this kiosk.
+            log.error("the hub reports this kiosk's audit log %s: tell the technician",
+                      report.audit_problem.replace("_", " "))

@@ -138,6 +138,31 @@ def verify_request(
     return SignedBy(key_id, nonce, when)
 
 
+ANSWER_VERSION = "KIOSK-ANSWER-1"
+
+
+def _answer_to_sign(nonce: str, status: int, body: bytes) -> bytes:
+    return "\n".join((ANSWER_VERSION, nonce, str(status), hashlib.sha256(body).hexdigest())).encode("utf-8")
+
+
+def sign_answer(key: SigningKey, nonce: str, status: int, body: bytes) -> str:
+    """The hub's ``X-Hub-Signature`` over an answer: the request's nonce, the status and the body.
+
+    Bound to the nonce, an answer cannot be replayed to another request; signed by the key the kiosk
+    pinned at enrolment, it cannot come from anyone else (a fake hub behind a swapped URL).
+    """
+    return base64.b64encode(key.sign(_answer_to_sign(nonce, status, body)).signature).decode("ascii")
+
+
+def verify_answer(key: VerifyKey, nonce: str, status: int, body: bytes, signature: str) -> bool:
+    """True when ``signature`` is the pinned hub key's signature of this answer to the request with ``nonce``."""
+    try:
+        key.verify(_answer_to_sign(nonce, status, body), base64.b64decode(signature, validate=True))
+    except (BadSignatureError, ValueError):
+        return False
+    return True
+
+
 def sign_document(key: SigningKey, body: bytes) -> str:
     """The hub's ``X-Hub-Signature`` over a document it hands out."""
     return base64.b64encode(key.sign(body).signature).decode("ascii")

@@ -37,7 +37,12 @@ def run(settings: Settings, *argv: str) -> int:
 
 
 def expected_url(settings: Settings) -> str:
-    return settings.receipt.status_url.format(id=samples.SAMPLE_REQUEST_ID)
+    """The sample's QR: the status URL with the sample's receipt number (made from the kiosk's local day), never
+    the request id."""
+    today = datetime.now(settings.kiosk.zone)
+    url = settings.receipt.status_url.format(receipt=f"{settings.kiosk.kiosk_id}-{today:%y%m%d}-TEST")
+    assert samples.SAMPLE_REQUEST_ID not in url
+    return url
 
 
 def test_georgian_sample_to_a_file_reads_and_scans(settings, tmp_path, capsys):

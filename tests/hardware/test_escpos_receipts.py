@@ -50,8 +50,9 @@ def test_line_mixing_georgian_and_digits_is_one_picture():
     """GIVEN the Georgian receipt-number line (Georgian label, Latin number)
     WHEN it is encoded in raster mode
     THEN the whole line is drawn: GS v 0 cannot share a line with printer text."""
-    data = encode_receipt(make_receipt("ka"), PROFILES["80mm"])
-    assert b"KS-2025-000123" not in data
+    receipt = make_receipt("ka")
+    data = encode_receipt(receipt, PROFILES["80mm"])
+    assert b"KS-2025-000123" not in data.replace(receipt.qr_url.encode(), b"")  # (the QR carries it: not as text)
 
 
 def test_native_qr_only_when_the_profile_has_it():
@@ -99,6 +100,15 @@ def test_printed_qr_scans_to_the_status_url(name, language):
     image = decode(encode_receipt(receipt, profile), profile.width_dots)
     assert image.width == profile.width_dots
     assert read_qr_urls(image) == [receipt.qr_url]
+
+
+def test_the_qr_carries_the_receipt_number_never_the_request_id():
+    """GIVEN a receipt WHEN its QR code is read off the paper THEN it opens the status URL of the receipt number;
+    the request id (the hub's idempotency key, which would let its holder block the request) is nowhere on it."""
+    receipt = make_receipt("en")
+    image = decode(encode_receipt(receipt, PROFILES["80mm"]), 576)
+    assert read_qr_urls(image) == ["https://my.gov.ge/r/KS-2025-000123"]
+    assert all(receipt.request_id not in line.text for line in receipt.lines)
 
 
 def test_whole_image_qr_scans_too():

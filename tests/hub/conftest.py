@@ -7,7 +7,7 @@ import datetime as dt
 import gzip
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +15,35 @@ import pytest
 import requests
 
 from protocol.sealing import PayloadSealer
-from tests.fixtures.hub_server import EnrolledKiosk, RunningHub
+from tests.fixtures.hub_server import EnrolledKiosk, RunningHub, start_hub
+from tests.fixtures.postgres import PostgresCluster
+
+ENGINES = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """Each hub test runs on both engines: the embedded SQLite file and a real PostgreSQL 15."""
+    return str(request.param)
+
+
+@pytest.fixture
+def hub_db_url(engine: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """A fresh PostgreSQL database for this test, or None for SQLite (a file in the test's folder)."""
+    if engine == "sqlite":
+        yield None
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+    url = cluster.create_database()
+    yield url
+    cluster.drop_database(url.rsplit("/", 1)[1])
+
+
+@pytest.fixture
+def hub_server(tmp_path: Any, hub_db_url: str | None) -> Iterator[RunningHub]:
+    """The real hub on loopback, on this test's engine."""
+    with start_hub(tmp_path / "hub", db_url=hub_db_url) as hub:
+        yield hub
 
 
 @dataclass

@@ -98,8 +98,7 @@ def test_nonces_are_forgotten_once_too_old_to_replay(tmp_path: Any, clock: Any, 
         clock.advance(11 * 60)
         later = json.dumps({"items": [make_item()]}).encode()
         assert _post(hub, later, kiosk.sign("POST", "/v1/submissions", later)).status_code == 200
-        with hub.store.read() as db:
-            nonces = [r[0] for r in db.execute("SELECT nonce FROM nonces").fetchall()]
+        nonces = [r[0] for r in hub.query("SELECT nonce FROM nonces")]
         assert first["X-Kiosk-Nonce"] not in nonces and len(nonces) == 1
         replay = _post(hub, body, first)
         assert (replay.status_code, replay.json()) == (401, {"error": "stale_date"})

@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 import requests
 from nacl.signing import SigningKey
+from sqlalchemy import insert
 
 from entrypoints.cli import main
+from hub import schema
 from protocol.sealing import PayloadSealer
 from tests.fixtures.hub_server import RunningHub
 
@@ -52,8 +54,7 @@ def test_control_characters_in_a_heartbeat_are_400(client: Any, hub_server: Runn
                  {"version": "1", "queue": {text: 1}}):
         answer = client.call("POST", "/v1/heartbeat", json.dumps(beat).encode())
         assert (answer.status_code, answer.json()) == (400, {"error": "bad_schema"})
-    with hub_server.store.read() as db:
-        assert db.execute("SELECT COUNT(*) FROM heartbeats").fetchone()[0] == 0
+    assert hub_server.count("heartbeats") == 0
 
 
 @pytest.mark.parametrize("text", HOSTILE)
@@ -71,16 +72,16 @@ def _old_rows(hub: RunningHub) -> str:
     sealed = PayloadSealer(hub.seal_public_key).seal({"name": "Nino\x1b[2J\u202e", "note": "\x9b31m"})
     sid = "00000000-0000-4000-8000-000000000001"
     with hub.store.write() as db:
-        db.table("kiosks").insert({"id": "k-evil", "verify_key": b"v" * 32, "name": "Sno\x1b]0;pwned\x07",
-                                   "enrolled_at": "2026-11-21T10:00:00+00:00", "revoked": 0})
-        db.table("heartbeat_latest").insert({"kiosk_id": "k-evil", "received_at": "2026-11-21T10:00:00+00:00",
+        db.execute(insert(schema.kiosks).values({"id": "k-evil", "verify_key": b"v" * 32, "name": "Sno\x1b]0;pwned\x07",
+                                   "enrolled_at": "2026-11-21T10:00:00+00:00", "revoked": 0}))
+        db.execute(insert(schema.heartbeat_latest).values({"kiosk_id": "k-evil", "received_at": "2026-11-21T10:00:00+00:00",
                                              "version": "1\u2066", "queue_depth": 0, "printer": "ok\x1b[31m",
-                                             "reader": "\x85", "body": json.dumps({"audit_checkpoint": "\x9b"})})
-        db.table("submissions").insert({
+                                             "reader": "\x85", "body": json.dumps({"audit_checkpoint": "\x9b"})}))
+        db.execute(insert(schema.submissions).values({
             "id": sid, "kiosk_id": "k-evil", "receipt_no": "K1\x1b[2J\x7f", "service": "x\u202egnp.exe",
             "created_at": "2026-11-21T10:00:00+04:00", "citizen_key": None, "synthetic": 0, "sealed": sealed,
             "received_at": "2026-11-21T10:00:00+00:00", "state": "rejected", "reason": "\x1b[8m\u2069",
-            "changed_at": "2026-11-21T10:00:00+00:00", "status_seq": None})
+            "changed_at": "2026-11-21T10:00:00+00:00", "status_seq": None}))
     return sid
 
 
@@ -88,10 +89,10 @@ def test_cli_escapes_control_characters_of_old_rows(hub_server: RunningHub, caps
     """GIVEN rows stored with control characters WHEN list, open and fleet print them (table and JSON)
     THEN no control character reaches the terminal, each is shown escaped, and JSON still parses."""
     sid = _old_rows(hub_server)
-    db = str(hub_server.db_path)
+    db = hub_server.cli_args()
     outputs = {}
     for argv in (["list"], ["list", "--json"], ["open", sid], ["fleet"], ["fleet", "--json"]):
-        code, out = _run(capsys, "hub", *argv[:1], "--db", db, *argv[1:])
+        code, out = _run(capsys, "hub", *argv[:1], *db, *argv[1:])
         assert code == 0, out
         leaked = [ch for ch in RAW if ch in out]
         assert not leaked, (argv, leaked)

@@ -16,8 +16,10 @@ from cryptography.x509.oid import NameOID
 
 from assets import ASSETS_DIR
 from hub import documents
+from protocol.roles import PersonHash
 from protocol.wire import HEADER_HUB_SIGNATURE, verify_document
 from tests.fixtures.hub_server import RunningHub
+from tests.hub.conftest import SignedClient
 
 
 def _crl(folder: Path, name: str, pem: bool) -> bytes:
@@ -80,9 +82,23 @@ def test_role_list_signature_verifies_with_the_hub_key(client: Any, hub_server: 
     assert verify_document(hub_server.verify_key, answer.content, answer.headers[HEADER_HUB_SIGNATURE])
     assert not verify_document(hub_server.verify_key, answer.content + b" ", answer.headers[HEADER_HUB_SIGNATURE])
     body = answer.json()
-    assert [(r["personal_number"], r["role"]) for r in body["roles"]] == [
-        ("01001012345", "staff"), ("01001054321", "technician")]
+    named = PersonHash.from_list(body["person_hash"])
+    assert [(r["person"], r["role"], r["name"]) for r in body["roles"]] == [
+        (named.of("01001012345"), "staff", "Tamar K."), (named.of("01001054321"), "technician", "Giorgi M.")]
+    assert body["kiosk_id"] == client.kiosk.kiosk_id
     assert dt.datetime.fromisoformat(body["expires_at"]) > dt.datetime.fromisoformat(body["issued_at"])
+
+
+def test_role_list_names_nobody_by_number_and_is_made_for_one_kiosk(client: Any, hub_server: RunningHub) -> None:
+    """GIVEN a staff member WHEN two kiosks fetch the role list THEN neither list holds the personal number,
+    each names its own kiosk, and both name the person the same way (the hub's salt, not the kiosk's)."""
+    documents.add_role(hub_server.store, "01001012345", "staff", "Tamar K.")
+    other = SignedClient(hub_server, hub_server.enroll_kiosk("Other centre"), client.session)
+    mine, theirs = client.call("GET", "/v1/roles"), other.call("GET", "/v1/roles")
+    for answer in (mine, theirs):
+        assert b"01001012345" not in answer.content
+    assert (mine.json()["kiosk_id"], theirs.json()["kiosk_id"]) == (client.kiosk.kiosk_id, other.kiosk.kiosk_id)
+    assert mine.json()["roles"][0]["person"] == theirs.json()["roles"][0]["person"]
 
 
 def test_removed_role_leaves_the_list(client: Any, hub_server: RunningHub) -> None:

@@ -39,8 +39,8 @@ def test_init_makes_private_keys_and_never_replaces_them(tmp_path: Path, capsys:
 def test_enroll_code_stats_and_fleet(hub_server: RunningHub, client: Any, make_item: Any,
                                      capsys: pytest.CaptureFixture[str]) -> None:
     """GIVEN a hub with a kiosk that sent, re-sent and beat WHEN the CLI asks THEN codes work and figures add up."""
-    db = str(hub_server.db_path)
-    code, printed = _run(capsys, "hub", "enroll-code", "--db", db)
+    db = hub_server.cli_args()
+    code, printed = _run(capsys, "hub", "enroll-code", *db)
     assert code == 0
     enrolled = requests.post(f"{hub_server.url}/v1/enroll", timeout=10, json={
         "code": printed.strip(), "device_public_key": base64.b64encode(b"k" * 32).decode()})
@@ -51,53 +51,53 @@ def test_enroll_code_stats_and_fleet(hub_server: RunningHub, client: Any, make_i
     client.submit(items[:2])
     client.call("POST", "/v1/heartbeat", json.dumps({"version": "0.1.0", "queue": {"queued": 2}}).encode())
 
-    code, out = _run(capsys, "hub", "stats", "--db", db, "--json")
+    code, out = _run(capsys, "hub", "stats", *db, "--json")
     stats = json.loads(out)
     assert code == 0 and (stats["submissions"], stats["duplicates"], stats["synthetic"]) == (3, 2, 3)
     assert stats["states"]["received"] == 3
 
-    code, out = _run(capsys, "hub", "fleet", "--db", db, "--json")
+    code, out = _run(capsys, "hub", "fleet", *db, "--json")
     kiosks = {k["kiosk_id"]: k for k in json.loads(out)["kiosks"]}
     assert code == 0 and len(kiosks) == 2
     assert kiosks[client.kiosk.kiosk_id]["queue_depth"] == 2
-    code, table = _run(capsys, "hub", "fleet", "--db", db)
+    code, table = _run(capsys, "hub", "fleet", *db)
     assert code == 0 and client.kiosk.kiosk_id in table and "queue_depth" in table
 
 
 def test_back_office_list_open_set_status(hub_server: RunningHub, client: Any, make_item: Any,
                                           capsys: pytest.CaptureFixture[str]) -> None:
     """GIVEN a delivered request WHEN listed, opened and closed from the CLI THEN the kiosk's feed shows it closed."""
-    db = str(hub_server.db_path)
+    db = hub_server.cli_args()
     item = make_item()
     client.submit([item])
-    code, out = _run(capsys, "hub", "list", "--db", db, "--state", "received", "--json")
+    code, out = _run(capsys, "hub", "list", *db, "--state", "received", "--json")
     [row] = json.loads(out)["submissions"]
     assert code == 0 and row["id"] == item["id"] and "sealed" not in row and "01024056789" not in out
 
-    code, out = _run(capsys, "hub", "open", "--db", db, item["id"])
+    code, out = _run(capsys, "hub", "open", *db, item["id"])
     assert code == 0 and json.loads(out)["payload"]["personal_number"] == "01024056789"
 
-    code, _ = _run(capsys, "hub", "set-status", "--db", db, item["id"], "closed", "--reason", "issued")
+    code, _ = _run(capsys, "hub", "set-status", *db, item["id"], "closed", "--reason", "issued")
     assert code == 0
     [status] = client.call("GET", "/v1/statuses?since=0").json()["statuses"]
     assert (status["id"], status["state"], status["reason"]) == (item["id"], "closed", "issued")
 
-    code, out = _run(capsys, "hub", "open", "--db", db, "00000000-0000-4000-8000-000000000000")
+    code, out = _run(capsys, "hub", "open", *db, "00000000-0000-4000-8000-000000000000")
     assert code == 1 and "no submission" in out
 
 
 def test_roles_and_publishing_from_the_cli(hub_server: RunningHub, client: Any, tmp_path: Path,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     """GIVEN the CLI WHEN roles are added and a catalogue published THEN kiosks get them; bad input says why."""
-    db = str(hub_server.db_path)
-    assert _run(capsys, "hub", "roles", "--db", db, "add", "01001012345", "technician", "--name", "Giorgi")[0] == 0
+    db = hub_server.cli_args()
+    assert _run(capsys, "hub", "roles", *db, "add", "01001012345", "technician", "--name", "Giorgi")[0] == 0
     assert client.call("GET", "/v1/roles").json()["roles"][0]["role"] == "technician"
-    code, out = _run(capsys, "hub", "roles", "--db", db, "add", "123", "staff")
+    code, out = _run(capsys, "hub", "roles", *db, "add", "123", "staff")
     assert code == 1 and "11 digits" in out
     catalogue = REPO / "assets" / "catalogue" / "catalogue.json"
-    assert _run(capsys, "hub", "publish-catalogue", "--db", db, str(catalogue))[0] == 0
+    assert _run(capsys, "hub", "publish-catalogue", *db, str(catalogue))[0] == 0
     assert client.call("GET", "/v1/catalogue").status_code == 200
-    code, out = _run(capsys, "hub", "publish-crl", "--db", db, str(tmp_path))
+    code, out = _run(capsys, "hub", "publish-crl", *db, str(tmp_path))
     assert code == 1 and "no .crl" in out
 
 

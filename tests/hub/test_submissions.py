@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import json
 from collections.abc import Callable
 from typing import Any
 
+import pytest
+
 from hub import backoffice
+from hub.models import HubState
 from protocol.wire import MAX_BATCH_ITEMS, MAX_BODY_BYTES
 from tests.fixtures.hub_server import RunningHub
 
@@ -36,13 +40,25 @@ def test_resend_is_a_duplicate_and_counted(client: Any, make_item: Maker, hub_se
     assert (stats["submissions"], stats["duplicates"]) == (3, 2)
 
 
-def test_same_id_from_another_kiosk_is_rejected_not_hidden(client: Any, make_item: Maker, hub_server: RunningHub) -> None:
-    """GIVEN an id another kiosk already used WHEN this kiosk sends it THEN rejected id_in_use, not 'duplicate'."""
-    item = make_item()
-    client.submit([item])
-    other = type(client)(hub_server, hub_server.enroll_kiosk("other"), client.session)
-    assert other.submit([item]).json()["results"] == [{"id": item["id"], "result": "rejected", "reason": "id_in_use"}]
-    assert hub_server.stats()["duplicates"] == 0
+def test_another_kiosk_sending_an_id_first_neither_claims_nor_blocks_it(client: Any, make_item: Maker,
+                                                                         hub_server: RunningHub) -> None:
+    """Finding 2, request-id squatting. GIVEN kiosk B sends kiosk A's not-yet-delivered id first (with its own
+    payload) WHEN A's real request arrives THEN A's is accepted and kept under A (B's is B's own), A's re-send is
+    A's duplicate, a status A's clerk sets reaches A only, and the back office asks which kiosk's is meant."""
+    mine = make_item()
+    squatter = type(client)(hub_server, hub_server.enroll_kiosk("squatter"), client.session)
+    assert squatter.submit([make_item(id=mine["id"])]).json()["results"] == [{"id": mine["id"], "result": "accepted"}]
+    assert client.submit([mine]).json()["results"] == [{"id": mine["id"], "result": "accepted"}]
+    assert client.submit([mine]).json()["results"] == [{"id": mine["id"], "result": "duplicate"}]
+    holders = hub_server.query("SELECT kiosk_id, sealed FROM submissions WHERE id = :id ORDER BY kiosk_id", id=mine["id"])
+    assert {k for k, _ in holders} == {client.kiosk.kiosk_id, squatter.kiosk.kiosk_id}
+    assert base64.b64encode(bytes(dict(holders)[client.kiosk.kiosk_id])).decode() == mine["sealed"]
+    with pytest.raises(backoffice.AmbiguousSubmission):
+        backoffice.set_status(hub_server.store, mine["id"], HubState.CLOSED)
+    backoffice.set_status(hub_server.store, mine["id"], HubState.CLOSED, kiosk_id=client.kiosk.kiosk_id)
+    assert [s["state"] for s in client.call("GET", "/v1/statuses?since=").json()["statuses"]] == ["closed"]
+    assert squatter.call("GET", "/v1/statuses?since=").json()["statuses"] == []
+    assert hub_server.stats()["duplicates"] == 1
 
 
 def test_bad_item_is_rejected_and_the_rest_stored(client: Any, make_item: Maker, hub_server: RunningHub) -> None:

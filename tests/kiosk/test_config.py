@@ -81,3 +81,12 @@ def test_example_configuration_is_valid() -> None:
     example = Path(__file__).resolve().parents[2] / "deploy" / "kiosk.example.toml"
     settings = load_settings(example, env={})
     assert settings.printer.profile == "80mm" and settings.kiosk.idle_timeout_s == 60
+
+
+def test_a_status_url_printing_the_request_id_is_refused(tmp_path: Path) -> None:
+    """GIVEN receipt.status_url with {id} WHEN the settings load THEN a ConfigError says why and what to use:
+    the request id is the hub's idempotency key and is never printed."""
+    config = tmp_path / "kiosk.toml"
+    config.write_text('[receipt]\nstatus_url = "https://my.gov.ge/requests/{id}"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"receipt.status_url: \{id\} would print .* use \{receipt\}"):
+        load_settings(config, env={"KIOSK_KIOSK_DATA_DIR": str(tmp_path)})

@@ -8,7 +8,6 @@ the real hub).
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 
 import pytest
 from nacl.signing import SigningKey
@@ -22,9 +21,9 @@ from kiosk.roles import RoleStore
 from kiosk.session import Step
 from kiosk.staff_session import LoginStage, Mode
 from protocol.sealing import open_sealed
-from protocol.wire import canonical_json, sign_document
 from screens.role_login.gesture import Corner, CornerGesture, corner_at
 from tests.fixtures.journey_run import submit_one
+from tests.fixtures.role_lists import TEST_KIOSK_ID, pin_of, signed_role_list
 
 STAFF = {"personal_number": "01001012345", "given_name": "Tamar", "surname": "Kapanadze"}
 TECH = {"personal_number": "01001054321", "given_name": "Giorgi", "surname": "Beridze"}
@@ -47,7 +46,7 @@ def kiosk(demo_settings, clock, passcode_hash):
     services = build_services(settings, clock=clock.wall, monotonic=clock.monotonic)
     services.card_reader.start(services.modes.on_card_event)  # as the app routes card events
     hub_key = SigningKey.generate()
-    services.privileged.access.pin_hub_key(hub_key.verify_key)
+    services.privileged.access.pin_hub(pin_of(hub_key))
     HUB_KEYS[services.settings.kiosk.data_dir] = hub_key
     grant(services, clock, [(STAFF, "staff"), (TECH, "technician")])
     yield services
@@ -56,12 +55,9 @@ def kiosk(demo_settings, clock, passcode_hash):
 
 def grant(services, clock, entries, days: float = 14) -> None:
     """Save a role list signed by the test's hub key, as the sync engine would."""
-    body = canonical_json({"roles": [{"personal_number": p["personal_number"], "role": r, "name": p["given_name"]}
-                                     for p, r in entries],
-                           "issued_at": clock.wall().isoformat(),
-                           "expires_at": (clock.wall() + dt.timedelta(days=days)).isoformat()})
     hub_key = HUB_KEYS[services.settings.kiosk.data_dir]
-    RoleStore(services.settings.kiosk.data_dir, hub_key.verify_key).save(body, sign_document(hub_key, body))
+    RoleStore(services.settings.kiosk.data_dir, pin_of(hub_key)).save(*signed_role_list(
+        hub_key, TEST_KIOSK_ID, clock.wall(), [(p["personal_number"], r, p["given_name"]) for p, r in entries], days))
 
 
 def card_of(services, person) -> SimulatedIdCard:

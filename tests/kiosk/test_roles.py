@@ -18,11 +18,11 @@ from kiosk.audit import Actor, AuditLog
 from kiosk.identity import CertificateValidator, Citizen, citizen_from_certificate, parse_certificate, prove_possession
 from kiosk.passcode import PasscodeGate, PasscodeLocked, PasscodeRefused, hash_passcode
 from kiosk.roles import AccessGate, Role, RoleListInvalid, RoleRefused, RoleStore
-from kiosk.technician import enrol, pinned_hub_sign_key
+from kiosk.technician import enrol, pinned_hub
 from offline.enrollment import load_enrollment
 from offline.hub_client import HubClient
-from protocol.wire import canonical_json, sign_document
 from tests.fixtures.clock import WORLD_NOW, real_now
+from tests.fixtures.role_lists import TEST_KIOSK_ID, pin_of, signed_role_list
 
 STAFF = {"personal_number": "01001012345", "given_name": "თამარ", "surname": "კაპანაძე"}
 TECH = Citizen("01001054321", "Giorgi", "Tech")
@@ -35,15 +35,14 @@ def passcode_hash() -> str:
     return hash_passcode(PASSCODE, n=2**14)
 
 
-def _role_list(key: SigningKey, now: dt.datetime, entries: list[tuple[str, str]], days: float = 14) -> tuple[bytes, str]:
-    body = canonical_json({"roles": [{"personal_number": n, "role": r, "name": "N"} for n, r in entries],
-                           "issued_at": now.isoformat(), "expires_at": (now + dt.timedelta(days=days)).isoformat()})
-    return body, sign_document(key, body)
+def _role_list(key: SigningKey, now: dt.datetime, entries: list[tuple[str, str]], days: float = 14,
+               kiosk_id: str = TEST_KIOSK_ID) -> tuple[bytes, str]:
+    return signed_role_list(key, kiosk_id, now, [(n, r, "N") for n, r in entries], days)
 
 
 def _gate(tmp_path: Path, clock, passcode_hash: str, key: SigningKey | None) -> tuple[AccessGate, AuditLog, RoleStore]:
     audit = AuditLog(tmp_path / "audit.sqlite", clock.wall)
-    store = RoleStore(tmp_path, key.verify_key if key else None)
+    store = RoleStore(tmp_path, pin_of(key) if key else None)
     passcode = PasscodeGate(passcode_hash, max_tries=3, lockout_s=300, state_path=tmp_path / "tries.json",
                             clock=clock.wall)
     return AccessGate(store, passcode, audit, clock.wall), audit, store
@@ -89,7 +88,8 @@ def test_an_untrustworthy_list_refuses_everyone_but_the_passcode(damage: str, tm
         store.save(body, signature)
         clock.advance(86_401)
     elif damage == "bad_signature":
-        forged = body.replace(TECH.personal_number.encode(), CITIZEN.personal_number.encode())
+        forged = body.replace(b'"name":"N"', b'"name":"M"')
+        assert forged != body
         (tmp_path / store.path.name).write_text(json.dumps(
             {"body": base64.b64encode(forged).decode(), "signature": signature}))
     with pytest.raises(RoleRefused) as refused:
@@ -146,7 +146,7 @@ def test_roles_from_the_real_hub_and_a_revocation(tmp_path: Path, clock, passcod
               data_dir=data, name="test kiosk", clock=clock.wall)
         documents.add_role(hub_server.store, STAFF["personal_number"], "staff", "Tamar")
         client = HubClient(session, hub_server.url, load_enrollment(data).identity(data), clock=clock.wall)
-        store = RoleStore(data, pinned_hub_sign_key(data))
+        store = RoleStore(data, pinned_hub(data))
         document = client.document("roles")
         store.save(document.body, document.signature)  # what the sync engine does with the role list
         gate = AccessGate(store,
@@ -187,3 +187,23 @@ def test_an_older_role_list_replayed_does_not_bring_back_a_removed_technician(tm
         gate.login_with_card(TECH)
     assert store.save(*list_b).issued_at == clock.wall()  # the same list again: a no-op
     assert (tmp_path / "roles.signed.json").read_bytes() == cached
+
+
+def test_a_list_made_for_another_kiosk_is_refused_and_names_nobody_by_number(tmp_path: Path, clock,
+                                                                            passcode_hash: str) -> None:
+    """Finding 4. GIVEN a validly signed list the hub made for kiosk B WHEN kiosk A is offered it THEN A refuses it
+    (other_kiosk) and keeps its own list; and no list holds a personal number, only the person's keyed hash."""
+    hub_key = SigningKey.generate()
+    gate, _audit, store = _gate(tmp_path, clock, passcode_hash, hub_key)
+    mine = _role_list(hub_key, clock.wall(), [(TECH.personal_number, "technician")])
+    store.save(*mine)
+    clock.advance(60)
+    theirs = _role_list(hub_key, clock.wall(), [(STAFF["personal_number"], "technician")], kiosk_id="k-other")
+    with pytest.raises(RoleListInvalid, match="other_kiosk"):
+        store.save(*theirs)
+    assert gate.role_for(TECH) is Role.TECHNICIAN
+    staff = Citizen(STAFF["personal_number"], STAFF["given_name"], STAFF["surname"])
+    assert gate.role_for(staff) is None
+    for body, _signature in (mine, theirs):
+        assert TECH.personal_number.encode() not in body and STAFF["personal_number"].encode() not in body
+    assert TECH.personal_number.encode() not in store.path.read_bytes()

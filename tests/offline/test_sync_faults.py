@@ -30,7 +30,7 @@ from offline.hub_client import (
 )
 from offline.outbox import Outbox, SubmissionState
 from offline.sync import Backoff, DocumentSinks, Health, SyncConfig, SyncEngine, SyncState
-from protocol.wire import HEADER_HUB_SIGNATURE, sign_document
+from protocol.wire import HEADER_HUB_SIGNATURE, HEADER_NONCE, sign_answer, sign_document
 
 NOW = dt.datetime(2026, 11, 21, 10, 0, tzinfo=dt.timezone.utc)
 
@@ -57,12 +57,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         peer: Peer = self.server  # type: ignore[assignment]
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         peer.seen.append((self.command, self.path, dict(self.headers), body))
-        reply = peer.replies.pop(0) if peer.replies else (204, {}, b"")
+        reply = peer.replies.pop(0) if peer.replies else (200, {}, b'{"audit_problem":null}')
         if reply == "drop":  # the connection dies before any answer
             self.connection.shutdown(socket.SHUT_RDWR)
             self.close_connection = True
             return
         status, headers, payload = reply
+        headers = dict(headers)
+        signed_body = headers.pop("X-Sign-Instead", "").encode() or payload
+        if status == 200 and HEADER_HUB_SIGNATURE not in headers and not headers.pop("X-Unsigned", None):
+            # the hub's signature over the answer, bound to this request's nonce (a real hub's way)
+            headers[HEADER_HUB_SIGNATURE] = sign_answer(HUB_KEY, self.headers.get(HEADER_NONCE, ""), status,
+                                                        signed_body)
         self.send_response(status)
         truncated = headers.pop("X-Truncate", None)
         self.send_header("Content-Length", str(len(payload)))
@@ -159,7 +165,7 @@ def test_500_then_recovery_resets_the_backoff(tmp_path: Path, peer: Peer) -> Non
     first, second = engine.sync_once(), engine.sync_once()
     assert isinstance(first.error, HubServerError) and (first.next_in_s, second.next_in_s) == (1.0, 2.0)
     verdict = json.dumps({"results": [{"id": item.id, "result": "accepted"}]}).encode()
-    peer.replies = [(200, {}, verdict), (200, {}, b'{"statuses": [], "cursor": "0"}'), (204, {}, b"")]
+    peer.replies = [(200, {}, verdict), (200, {}, b'{"statuses": [], "cursor": "0"}'), (200, {}, b'{"audit_problem":null}')]
     third = engine.sync_once()
     assert third.error is None and third.next_in_s == 30.0
     assert box.get(item.id).state is SubmissionState.DELIVERED
@@ -184,6 +190,30 @@ def test_garbage_answers_never_crash_and_never_lose_the_item(tmp_path: Path, pee
     report = engine.sync_once()
     assert isinstance(report.error, (HubAnswerInvalid, HubUnreachable))
     assert box.get(item.id).state is SubmissionState.QUEUED
+
+
+@pytest.mark.parametrize("forgery", ["unsigned", "another_key", "another_nonce", "another_body"])
+def test_an_accepted_the_pinned_hub_did_not_sign_marks_nothing(tmp_path: Path, peer: Peer, forgery: str) -> None:
+    """Finding 3. GIVEN a fake hub (a swapped hub_url) answering "accepted" unsigned, signed by another key, with a
+    real signature taken from another request, or a real signature over another answer WHEN a cycle runs THEN
+    HubAnswerInvalid, the request stays queued (sent again to the real hub), and nothing is marked delivered."""
+    engine, box = _engine(tmp_path, peer)
+    item = box.enqueue(service="s", sealed=b"x" * 60, citizen_key=None)
+    verdict = json.dumps({"results": [{"id": item.id, "result": "accepted"}]}).encode()
+    other = json.dumps({"results": [{"id": item.id, "result": "rejected", "reason": "x"}]}).encode()
+    signature = {
+        "unsigned": None,
+        "another_key": sign_answer(SigningKey.generate(), "0" * 32, 200, verdict),
+        "another_nonce": sign_answer(HUB_KEY, "0" * 32, 200, verdict),
+        "another_body": None,
+    }[forgery]
+    headers = {"X-Unsigned": "1"} if signature is None else {HEADER_HUB_SIGNATURE: signature}
+    if forgery == "another_body":  # the peer signs `other` for this very nonce, then sends `verdict` instead
+        headers = {"X-Sign-Instead": other.decode()}
+    peer.replies = [(200, headers, verdict)]
+    report = engine.sync_once()
+    assert isinstance(report.error, HubAnswerInvalid) and "not signed" in str(report.error)
+    assert box.get(item.id).state is SubmissionState.QUEUED and box.stats()["delivered"] == 0
 
 
 def test_unreachable_hub_is_a_typed_error(tmp_path: Path) -> None:
@@ -233,9 +263,9 @@ def test_a_document_with_a_bad_signature_keeps_the_old_one(tmp_path: Path, peer:
     got: list[bytes] = []
     engine, box = _engine(tmp_path, peer, sinks=DocumentSinks(on_catalogue=got.append))
     statuses = (200, {}, b'{"statuses": [], "cursor": "0"}')
-    peer.replies = [statuses, _signed(b'{"version": 2}'), (204, {}, b"")]
+    peer.replies = [statuses, _signed(b'{"version": 2}'), (200, {}, b'{"audit_problem":null}')]
     assert engine.sync_once().error is None
-    peer.replies = [statuses, _signed(b'{"version": 3}', SigningKey.generate(), '"v3"'), (204, {}, b"")]
+    peer.replies = [statuses, _signed(b'{"version": 3}', SigningKey.generate(), '"v3"'), (200, {}, b'{"audit_problem":null}')]
     report = engine.sync_once()
     assert got == [b'{"version": 2}'] and box.meta("catalogue_etag") == '"v2"'
     assert report.error is None and report.problems and "signature" in report.problems[0]
@@ -248,7 +278,7 @@ def test_a_refused_catalogue_is_asked_for_again(tmp_path: Path, peer: Peer) -> N
         raise ValueError("catalogue has no services")
 
     engine, box = _engine(tmp_path, peer, sinks=DocumentSinks(on_catalogue=refuse))
-    peer.replies = [(200, {}, b'{"statuses": [], "cursor": "0"}'), _signed(b"{}"), (204, {}, b"")]
+    peer.replies = [(200, {}, b'{"statuses": [], "cursor": "0"}'), _signed(b"{}"), (200, {}, b'{"audit_problem":null}')]
     report = engine.sync_once()
     assert box.meta("catalogue_etag") is None and report.problems == ["catalogue: catalogue has no services"]
 

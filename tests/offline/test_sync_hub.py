@@ -13,7 +13,7 @@ import requests
 from hardware.demo_pki import make_crl, make_demo_pki, write_crl
 from hub import backoffice, documents
 from hub.models import HubState as HubSideState
-from kiosk.roles import RoleStore
+from kiosk.roles import HubPin, RoleStore
 from offline.enrollment import Enrollment, enroll
 from offline.hub_client import HubClient
 from offline.outbox import HubState, Outbox, SubmissionState
@@ -46,7 +46,8 @@ class Kiosk:
         return HubClient(self.session, self.enrollment.hub_url, self.enrollment.identity(self.data), clock=utc)
 
     def make_engine(self, **config: int) -> SyncEngine:
-        self.roles = RoleStore(self.data, self.enrollment.identity(self.data).hub_sign_key)
+        identity = self.enrollment.identity(self.data)
+        self.roles = RoleStore(self.data, HubPin(identity.hub_sign_key, identity.kiosk_id))
         sinks = DocumentSinks(on_catalogue=self.catalogues.append, crl_dir=self.data / "crl", on_roles=self.roles.save)
         return SyncEngine(outbox=self.outbox, client=self.client(), config=SyncConfig(**config),
                           health=Health("9.9", printer=lambda: "ready", reader=lambda: "no card"),
@@ -142,7 +143,7 @@ def test_documents_arrive_signed_and_etags_save_downloads(hub_server: RunningHub
     assert kiosk.catalogues == [(REPO / "assets" / "catalogue" / "catalogue.json").read_bytes()]
     crls = list((kiosk.data / "crl").glob("hub-*.crl"))
     assert [p.read_bytes() for p in crls] == [(crl_src / "auth.crl").read_bytes()]
-    assert kiosk.roles.load().names == {"01024085083": "Giorgi"}
+    assert kiosk.roles.load().name_of("01024085083") == "Giorgi"
 
 
 def test_the_background_thread_drains_and_publishes(hub_server: RunningHub, kiosk: Kiosk) -> None:

@@ -1,0 +1,1 @@
+"""Alembic's environment and the hub schema's history (``versions/``); run by ``hub.migrate``."""
