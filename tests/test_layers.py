@@ -48,6 +48,10 @@ OWNERS: dict[str, set[str]] = {
     "fastapi": {"hub"},
     "uvicorn": {"hub", "demo"},  # the demo serves its local hub from a thread
     "starlette": {"hub"},
+    "sqlalchemy": {"hub"},   # the kiosk's own SQLite files go through sqlite3 and sqlite-utils
+    "alembic": {"hub"},
+    "psycopg": {"hub"},
+    "prometheus_client": {"hub"},
 }
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import requests
 
+from hub.store import HubDatabase
 from protocol.sealing import PayloadSealer
 from tests.fixtures.hub_server import EnrolledKiosk, RunningHub, start_hub
 from tests.fixtures.postgres import PostgresCluster
@@ -27,16 +28,47 @@ def engine(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+class HubDatabases:
+    """Fresh hub databases on the test cluster, each a copy of one migrated template (a file copy on the
+    server: no migrations per test), made and dropped over one kept connection."""
+
+    TEMPLATE = "hub_template"
+
+    def __init__(self, cluster: PostgresCluster) -> None:
+        import psycopg
+
+        self.cluster = cluster
+        HubDatabase(cluster.create_database(self.TEMPLATE)).close()  # the schema at head, once
+        self.conn = psycopg.connect(host="127.0.0.1", port=cluster.port, user=cluster.superuser, dbname="postgres",
+                                    autocommit=True)
+
+    def create(self) -> str:
+        name = f"t_{uuid.uuid4().hex[:16]}"
+        self.conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.TEMPLATE}"')
+        return self.cluster.url(name)
+
+    def drop(self, url: str) -> None:
+        self.conn.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def hub_databases(postgres_cluster: PostgresCluster) -> Iterator[HubDatabases]:
+    """Where each PostgreSQL hub test gets its database."""
+    made = HubDatabases(postgres_cluster)
+    yield made
+    made.conn.close()
+
+
 @pytest.fixture
 def hub_db_url(engine: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
     """A fresh PostgreSQL database for this test, or None for SQLite (a file in the test's folder)."""
     if engine == "sqlite":
         yield None
         return
-    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
-    url = cluster.create_database()
+    databases: HubDatabases = request.getfixturevalue("hub_databases")
+    url = databases.create()
     yield url
-    cluster.drop_database(url.rsplit("/", 1)[1])
+    databases.drop(url)
 
 
 @pytest.fixture

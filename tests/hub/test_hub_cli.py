@@ -120,3 +120,31 @@ def test_serve_as_a_process_serves_the_openapi_document(tmp_path: Path) -> None:
     batch = document["paths"]["/v1/submissions"]["post"]
     assert batch["requestBody"]["content"]["application/json"]["schema"]["properties"]["items"]["maxItems"] == 500
     assert {p["name"] for p in batch["parameters"]} >= {"X-Kiosk-Key", "X-Kiosk-Signature"}
+
+
+def test_a_fleet_hub_keeps_its_keys_in_a_folder_of_their_own(tmp_path: Path, postgres_cluster: Any,
+                                                            capsys: pytest.CaptureFixture[str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN a PostgreSQL database WHEN `kiosk hub init` runs without --keys THEN exit 1 asking for a folder;
+    with KIOSK_HUB_DB and KIOSK_HUB_KEYS in the environment THEN the schema is made and the keys land in a
+    0700 folder as 0600 files (the password never on the command line)."""
+    url = postgres_cluster.create_database()
+    code, out = _run(capsys, "hub", "init", "--db", url)
+    assert code == 1 and "--keys DIR" in out
+    keys = tmp_path / "keys"
+    monkeypatch.setenv("KIOSK_HUB_DB", url)
+    monkeypatch.setenv("KIOSK_HUB_KEYS", str(keys))
+    code, out = _run(capsys, "hub", "init")
+    assert code == 0 and "hub_sign_public_key: " in out and "schema up to date" in out
+    assert stat.S_IMODE(os.stat(keys).st_mode) == 0o700
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in keys.iterdir()} == {"seal.key": 0o600, "sign.key": 0o600}
+    code, out = _run(capsys, "hub", "stats", "--json")
+    assert code == 0 and json.loads(out)["submissions"] == 0
+
+
+def test_several_workers_need_postgresql(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """GIVEN a SQLite hub WHEN served with --workers 2 THEN exit 1 saying SQLite serves one process."""
+    db = tmp_path / "hub.db"
+    assert _run(capsys, "hub", "init", "--db", str(db))[0] == 0
+    code, out = _run(capsys, "hub", "serve", "--db", str(db), "--workers", "2", "--port", "0")
+    assert code == 1 and "SQLite serves one process" in out
