@@ -120,3 +120,20 @@ def test_a_kiosk_enrols_with_and_syncs_to_a_fleet_hub(fleet_hub: RunningHub, tmp
     report = engine.sync_once()
     assert report.error is None and report.statuses == 1
     assert kiosk.outbox.get(closed).hub_state.value == "closed"
+
+
+def test_metrics_add_up_across_workers(fleet_hub: RunningHub) -> None:
+    """GIVEN twelve heartbeats answered by two worker processes WHEN /metrics is scraped (by whichever worker)
+    THEN the latency count for the route is at least twelve: every worker's figures are summed."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with requests.Session() as session:
+        client = SignedClient(fleet_hub, fleet_hub.enroll_kiosk(), session)
+        for _ in range(12):
+            with requests.Session() as fresh:  # new connections, so both workers take some
+                assert SignedClient(fleet_hub, client.kiosk, fresh).call(
+                    "POST", "/v1/heartbeat", json.dumps({"version": "1"}).encode()).status_code == 200
+    text = requests.get(f"{fleet_hub.url}/metrics", timeout=10).text
+    counts = [s.value for f in text_string_to_metric_families(text) for s in f.samples
+              if s.name == "kiosk_hub_request_seconds_count" and s.labels.get("route") == "/v1/heartbeat"]
+    assert sum(counts) >= 12
