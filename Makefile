@@ -60,7 +60,7 @@ test: lint
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure"; exit 1; fi; \
 	[ $$rc -eq 0 ] || exit $$rc; \
 	echo "The core, offline, hub and command-line tests again, with the clock moved $(FUTURE):"; \
-	PYTHONPATH=tests/future_clock FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '$(FUTURE)' $(PY) -m pytest -q -p no:cacheprovider $(FUTURE_TESTS); \
+	PYTHONPATH=$(CURDIR)/tests/future_clock FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f '$(FUTURE)' $(PY) -m pytest -q -p no:cacheprovider $(FUTURE_TESTS); \
 	rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests: that is a failure"; exit 1; fi; \
 	exit $$rc
 

@@ -32,7 +32,7 @@ of the sync engine at its real interval against ``kiosk hub serve`` (a child pro
 
 Goal: 10,000 kiosks on PostgreSQL with p99 <= 250 ms on this machine, load generator beside it.
 
-    python bench/bench_hub.py [--runs 1] [--duration 30] [--warmup 10] [--ks 500,1000,2000,5000,10000]
+    python bench/bench_hub.py [--runs 1] [--duration 30] [--warmup 10] [--ks 500,1000,2000,3000,5000,10000]
                               [--configs sqlite,pg1,pg2,pg4] [--refine 2] [--profile] [--quick]
 
 Figures of a step are the medians of ``--runs`` runs (errors are summed). Prints one JSON object on
@@ -91,9 +91,18 @@ def log(message: str) -> None:
 
 # ---- CPU accounting from /proc
 
-def _proc_table() -> dict[int, tuple[int, float]]:
-    """Every process: its parent and the CPU seconds used by it and by its children it has reaped
+@dataclass(frozen=True)
+class ProcCpu:
+    """One process: its parent, and the user and kernel CPU seconds of it and of the children it reaped
     (so a PostgreSQL backend that exits between two samples still counts, in the postmaster)."""
+
+    ppid: int
+    user: float
+    system: float
+
+
+def _proc_table() -> dict[int, ProcCpu]:
+    """Every process now."""
     table = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -102,22 +111,46 @@ def _proc_table() -> dict[int, tuple[int, float]]:
             fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue
-        table[int(entry)] = (int(fields[1]), sum(int(f) for f in fields[11:15]) / CLK_TCK)
+        user, system, reaped_user, reaped_system = (int(f) / CLK_TCK for f in fields[11:15])
+        table[int(entry)] = ProcCpu(int(fields[1]), user + reaped_user, system + reaped_system)
     return table
 
 
-def tree_cpu(root: int | None, table: dict[int, tuple[int, float]]) -> float:
-    """CPU seconds of ``root`` and all its descendants alive now."""
+def process_tree(root: int | None, table: dict[int, ProcCpu]) -> list[int]:
+    """``root`` and all its descendants alive now."""
     if root is None or root not in table:
-        return 0.0
+        return []
     children: dict[int, list[int]] = {}
-    for pid, (ppid, _cpu) in table.items():
-        children.setdefault(ppid, []).append(pid)
-    total, stack = 0.0, [root]
+    for pid, proc in table.items():
+        children.setdefault(proc.ppid, []).append(pid)
+    found, stack = [], [root]
     while stack:
         pid = stack.pop()
-        total += table[pid][1]
+        found.append(pid)
         stack.extend(children.get(pid, []))
+    return found
+
+
+def tree_cpu(root: int | None, table: dict[int, ProcCpu]) -> tuple[float, float]:
+    """User and kernel CPU seconds of ``root`` and its descendants."""
+    tree = [table[pid] for pid in process_tree(root, table)]
+    return sum(p.user for p in tree), sum(p.system for p in tree)
+
+
+def context_switches(pids: list[int]) -> int:
+    """Context switches (voluntary and not) of every thread of ``pids`` so far."""
+    total = 0
+    for pid in pids:
+        try:
+            tasks = os.listdir(f"/proc/{pid}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                status = Path(f"/proc/{pid}/task/{task}/status").read_text()
+            except OSError:
+                continue
+            total += sum(int(n) for n in re.findall(r"^\w*voluntary_ctxt_switches:\s+(\d+)$", status, re.MULTILINE))
     return total
 
 
@@ -129,17 +162,24 @@ def machine_busy_s() -> float:
 
 @dataclass
 class CpuSample:
-    """CPU seconds used so far by the hub, PostgreSQL and the machine, at one moment."""
+    """CPU seconds used so far by the hub (user, kernel), PostgreSQL and the machine; the hub's context switches."""
 
     at: float
-    hub: float
+    hub_user: float
+    hub_system: float
+    hub_switches: int
     postgres: float
     machine: float
 
     @classmethod
     def take(cls, hub_pid: int | None, pg_pid: int | None) -> CpuSample:
         table = _proc_table()
-        return cls(time.monotonic(), tree_cpu(hub_pid, table), tree_cpu(pg_pid, table), machine_busy_s())
+        return cls(time.monotonic(), *tree_cpu(hub_pid, table), context_switches(process_tree(hub_pid, table)),
+                   sum(tree_cpu(pg_pid, table)), machine_busy_s())
+
+    @property
+    def hub(self) -> float:
+        return self.hub_user + self.hub_system
 
 
 # ---- PostgreSQL
@@ -210,7 +250,7 @@ def server_times(hub: RunningHub) -> dict[str, tuple[float, float]]:
 def hub_workers(hub: RunningHub) -> list[int]:
     """The processes that answer requests: the serve process itself, or its uvicorn workers."""
     table = _proc_table()
-    children = [pid for pid, (ppid, _cpu) in table.items() if ppid == hub.pid]
+    children = [pid for pid, proc in table.items() if proc.ppid == hub.pid]
     workers = [pid for pid in children if "multiprocessing" not in Path(f"/proc/{pid}/cmdline").read_text()
                or "spawn_main" in Path(f"/proc/{pid}/cmdline").read_text()]
     return sorted(workers) or [hub.pid or 0]
@@ -220,9 +260,9 @@ def settle(hub: RunningHub, limit_s: float = 90.0) -> None:
     """Wait until the hub is idle again (an overloaded step leaves requests behind its clients)."""
     deadline = time.monotonic() + limit_s
     while time.monotonic() < deadline:
-        before = tree_cpu(hub.pid, _proc_table())
+        before = sum(tree_cpu(hub.pid, _proc_table()))
         time.sleep(0.5)
-        if tree_cpu(hub.pid, _proc_table()) - before < 0.03:
+        if sum(tree_cpu(hub.pid, _proc_table())) - before < 0.03:
             return
     log("the hub is still busy after the step; going on")
 
@@ -331,6 +371,8 @@ def run_figures(k: int, duration_s: float, results: list[StepResult], seen: Obse
         "items_accepted": sum(r.items_accepted for r in results), "documents_304": sum(r.not_modified for r in results),
         "cpu_cores": cpu_cores(seen.cpu, sum(r.cpu_s for r in results) / duration_s),
         "hub_cpu_ms_per_call": round((end.hub - start.hub) * 1000 / answered, 3) if answered else None,
+        "hub_kernel_share": round((end.hub_system - start.hub_system) / max(1e-9, end.hub - start.hub), 2),
+        "hub_context_switches_per_call": round((end.hub_switches - start.hub_switches) / answered, 1) if answered else None,
     }
     if background:
         figures["background_errors"] = dict(background)
@@ -475,9 +517,15 @@ class Bench:
             self.run_once(hub, replace(base, kiosks=k, warmup_s=min(base.warmup_s, 5.0), duration_s=10.0))  # warm
             pid = hub_workers(hub)[0]
             figures = self.run_once(hub, replace(base, kiosks=k), profile_pid=pid)
+        found = figures.get("profile", {})
+        per_call = figures["hub_cpu_ms_per_call"] or 0.0
+        if "percent_by_layer" in found:  # the hub's CPU per call shared out as the sampled worker's time was
+            found["hub_cpu_ms_per_call_by_layer"] = {layer: round(share * per_call / 100, 3)
+                                                     for layer, share in found["percent_by_layer"].items()}
         return {"config": name, "k": k, "sampled_worker_pid": pid, "step": {key: figures[key] for key in (
-            "offered_calls_per_s", "achieved_calls_per_s", "p50_ms", "p99_ms", "errors", "cpu_cores")},
-            **figures.get("profile", {})}
+            "offered_calls_per_s", "achieved_calls_per_s", "p50_ms", "p99_ms", "errors", "cpu_cores",
+            "hub_cpu_ms_per_call", "hub_kernel_share", "hub_context_switches_per_call", "postgres",
+            "hub_mean_ms_by_route") if key in figures}, **found}
 
 
 def _sleep_until(wall: float) -> None:
@@ -527,8 +575,11 @@ def _layer(file: str) -> str | None:
     return next((label for name, label in LAYERS if name in parts), None)
 
 
+_EVERYWHERE = ("hub/cli.py", "hub/commands.py", "hub/serve.py", "hub/metrics.py")  # around every request: not telling
+
+
 def _ours(file: str) -> bool:
-    return file.split("/")[0] in ("hub", "protocol")
+    return file.split("/")[0] in ("hub", "protocol") and file not in _EVERYWHERE
 
 
 def summarise_profile(raw: str, duration_s: float, top: int = 12) -> dict[str, Any]:
@@ -575,7 +626,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=30.0, help="measured seconds per run (default 30)")
     parser.add_argument("--warmup", type=float, default=10.0, help="seconds of load before the window (default 10)")
     parser.add_argument("--drain", type=float, default=20.0, help="longest wait for the window's cycles to end (default 20)")
-    parser.add_argument("--ks", default="500,1000,2000,5000,10000", help="kiosk counts to ramp through")
+    parser.add_argument("--ks", default="500,1000,2000,3000,5000,10000", help="kiosk counts to ramp through")
     parser.add_argument("--configs", default="sqlite,pg1,pg2,pg4", help="of " + ",".join(CONFIGS))
     parser.add_argument("--refine", type=int, default=2, help="bisection steps after the first failing K (default 2)")
     parser.add_argument("--load-processes", type=int, default=2, help="load generator processes (default 2)")

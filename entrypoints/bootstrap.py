@@ -8,6 +8,7 @@ error listing the valid ones.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
 from collections.abc import Callable, Mapping
@@ -41,6 +42,7 @@ from kiosk.speech import AudioGuide, NullSpeaker
 from kiosk.staff_session import RoleModes
 from kiosk.submission import Submitter, SubmitterConfig
 from kiosk.sync_supervisor import SyncSupervisor
+from kiosk.technician import current_hub_page
 from kiosk.technician_desk import TechnicianDesk
 from offline.enrollment import NotEnrolled, load_enrollment
 from offline.outbox import Outbox
@@ -254,7 +256,7 @@ def build_services(
         catalogue=catalogue,
         tr=translator,
         config=SubmitterConfig(settings.kiosk.kiosk_id, settings.kiosk.centre_name, settings.receipt.status_url,
-                               local_time.tz),
+                               local_time.tz, functools.partial(current_hub_page, settings.kiosk.data_dir)),
         citizen_secret=citizen_secret,
         clock=clock,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 
 from kiosk.audit import open_audit_log, record_configuration
@@ -16,7 +17,7 @@ from kiosk.roles import AccessGate, RoleStore
 from kiosk.services import Privileged
 from kiosk.staff import StaffDesk
 from kiosk.submission import SubmitterConfig
-from kiosk.technician import pinned_hub, record_enrolment
+from kiosk.technician import current_hub_page, pinned_hub, record_enrolment
 from offline.outbox import Outbox
 from protocol.catalogue import Catalogue
 
@@ -41,6 +42,7 @@ def build_privileged(settings: Settings, *, outbox: Outbox, printer: ReceiptPrin
     access = AccessGate(RoleStore(data, pinned_hub(data)), passcode, audit, clock)
     staff = StaffDesk(outbox=outbox, audit=audit, printer=printer, catalogue=catalogue, tr=translator,
                       config=SubmitterConfig(settings.kiosk.kiosk_id, settings.kiosk.centre_name,
-                                             settings.receipt.status_url, settings.kiosk.zone))
+                                             settings.receipt.status_url, settings.kiosk.zone,
+                                             functools.partial(current_hub_page, data)))
     journey.subscribe(lambda step: staff.on_step(step, journey.session))
     return Privileged(audit, access, staff)

@@ -10,11 +10,11 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
-from hub import documents, enrolment, intake, metrics
+from hub import documents, enrolment, intake, metrics, status_page
 from hub.http import (
     BUSY_RETRY_AFTER_S,
     ENROL_MAX_BODY_BYTES,
@@ -126,9 +126,15 @@ class HubApi:
                         headers={HEADER_HUB_SIGNATURE: sign_answer(self.keys.sign_key, signed.nonce, status, body)})
 
 
-def create_app(store: HubDatabase, keys: HubKeys, limits: Limits | None = None) -> FastAPI:
-    """The ASGI application for one hub database and its keys."""
+def create_app(store: HubDatabase, keys: HubKeys, limits: Limits | None = None, *, public_url: str | None = None,
+               sms: bool = False) -> FastAPI:
+    """The ASGI application for one hub database and its keys.
+
+    ``public_url`` is where villagers' phones reach this hub (the receipts' QR codes open
+    ``<public_url>/r/<kiosk>/<token>``); kiosks learn it, and whether the hub sends SMS, at enrolment.
+    """
     limits = limits or Limits()
+    page_views = status_page.RateLimit()
     api = HubApi(store, keys)
     app = FastAPI(title="Community-kiosk reference hub", version=__version__,
                   description="Server side of the kiosk sync protocol v1. Signing: `protocol/wire.py`; "
@@ -180,7 +186,7 @@ def create_app(store: HubDatabase, keys: HubKeys, limits: Limits | None = None) 
               responses={**_answers(400, 408, 413, 503, e413="too_large (1 KB, before or after gzip)"),
                          403: {"model": Problem, "description": "bad_code | revoked"}},
               openapi_extra=json_body_doc(EnrollRequest.model_json_schema()))
-    def enroll(request: Request, body: bytes = Depends(enrol_body)) -> dict[str, str]:
+    def enroll(request: Request, body: bytes = Depends(enrol_body)) -> dict[str, Any]:
         """Spend a one-time code: the kiosk gets its id and pins the hub's keys (the only unsigned call)."""
         try:
             asked = EnrollRequest.model_validate(decoded_json(request, body, ENROL_MAX_BODY_BYTES))
@@ -190,7 +196,7 @@ def create_app(store: HubDatabase, keys: HubKeys, limits: Limits | None = None) 
             kiosk_id = enrolment.enrol(store, asked.code, base64.b64decode(asked.device_public_key), asked.name)
         except enrolment.EnrolmentRefused as exc:
             raise Refused(403, exc.reason) from None
-        return {"kiosk_id": kiosk_id, **keys.public_b64()}
+        return {"kiosk_id": kiosk_id, **keys.public_b64(), "hub_public_url": public_url, "sms_notifications": sms}
 
     @app.post(f"{API_PREFIX}/submissions", tags=["kiosk"], response_model=BatchAnswer,
               responses={**_answers(400, *_SIGNED_ANSWERS,
@@ -284,6 +290,29 @@ def create_app(store: HubDatabase, keys: HubKeys, limits: Limits | None = None) 
             api.claim(db, signed)
             audit_problem = intake.record_heartbeat(db, signed.key_id, beat, store.now())
         return api.signed_answer(signed, {"audit_problem": audit_problem})
+
+    @app.get("/r/font/{name}", include_in_schema=False)
+    def page_font(name: str) -> Response:
+        """The bundled font, for phones without Georgian or Armenian letters (the page asks only then)."""
+        if name not in ("KioskSans-Regular.ttf", "KioskSans-Bold.ttf"):
+            raise Refused(404, "not_found")
+        return FileResponse(status_page.FONT_DIR / name, media_type="font/ttf",
+                            headers={"Cache-Control": "public, max-age=31536000, immutable"})
+
+    @app.get("/r/{kiosk_id}/{token}", include_in_schema=False)
+    def request_page(request: Request, kiosk_id: str, token: str, lang: str | None = None) -> Response:
+        """The public page behind a receipt's QR code: the request's state in words, no personal data."""
+        client = request.headers.get("x-real-ip") or (request.client.host if request.client else "?")
+        language = lang or status_page.preferred_language(request.headers.get("accept-language"))
+        headers = {"Cache-Control": "no-cache", "Content-Security-Policy": "default-src 'none'; style-src "
+                   "'unsafe-inline'; font-src 'self'; img-src 'self'", "X-Content-Type-Options": "nosniff",
+                   "Referrer-Policy": "no-referrer"}
+        if not page_views.allow(client):
+            return Response(status_page.render(None, language or "ka"), status_code=429, media_type="text/html",
+                            headers={**headers, "Retry-After": "60"})
+        view = status_page.find(store, kiosk_id, token, language) if len(token) <= 64 else None
+        return Response(status_page.render(view, language or "ka"), status_code=200 if view else 404,
+                        media_type="text/html; charset=utf-8", headers=headers)
 
     generated = app.openapi
 

@@ -6,11 +6,20 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, select, update
+from sqlalchemy import Connection, Row, func, insert, select, update
 
 from hub.keys import HubKeys
 from hub.models import HubState
-from hub.schema import audit_heads, counters, duplicates, heartbeat_latest, kiosks, rejections, submissions
+from hub.schema import (
+    audit_heads,
+    counters,
+    duplicates,
+    heartbeat_latest,
+    kiosks,
+    notifications,
+    rejections,
+    submissions,
+)
 from hub.store import HubDatabase
 from protocol.sealing import open_sealed
 
@@ -138,7 +147,12 @@ def next_status_seq(db: Connection) -> int:
 def set_status(store: HubDatabase, submission_id: str, state: HubState, reason: str | None = None,
                kiosk_id: str | None = None) -> None:
     """Change a submission's state; it enters the statuses feed of the kiosk that sent it."""
+    now = store.now()
     with store.write() as db:
         kiosk_id = _which_kiosk(db, submission_id, kiosk_id)
+        seq = next_status_seq(db)
         db.execute(update(submissions).where(_s.kiosk_id == kiosk_id, _s.id == submission_id)
-                   .values(state=state.value, reason=reason, changed_at=store.now(), status_seq=next_status_seq(db)))
+                   .values(state=state.value, reason=reason, changed_at=now, status_seq=seq))
+        if state is not HubState.RECEIVED:  # one SMS per change, sent by a serving hub (hub.notifier)
+            db.execute(insert(notifications).values(kiosk_id=kiosk_id, submission_id=submission_id, status_seq=seq,
+                                                    state=state.value, created_at=now, next_attempt_at=now))

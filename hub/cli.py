@@ -57,6 +57,13 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
                        help="database connections per process, as many again in bursts (PostgreSQL; default 8)")
     serve.add_argument("--log-format", choices=("text", "json"), default="text",
                        help="log lines on stderr as text or as one JSON object each (default text)")
+    serve.add_argument("--public-url", default=os.environ.get("KIOSK_HUB_PUBLIC_URL"), metavar="URL",
+                       help="where villagers' phones reach this hub, e.g. https://hub.example.ge (receipts' QR codes "
+                       "open URL/r/...; kiosks learn it at enrolment; default $KIOSK_HUB_PUBLIC_URL)")
+    serve.add_argument("--sms-gateway", default=os.environ.get("KIOSK_HUB_SMS_GATEWAY"), metavar="URL",
+                       help="Kannel's sendsms URL with its credentials, e.g. http://127.0.0.1:13013/cgi-bin/sendsms?"
+                       "username=U&password=P: text villagers when their request changes state "
+                       "(default $KIOSK_HUB_SMS_GATEWAY)")
     code = command("enroll-code", "print a one-time enrolment code",
                    "Print a one-time code a technician types into `kiosk enroll`. Only its hash is stored.")
     code.add_argument("--valid-hours", type=float, default=24.0, help="how long the code works (default 24)")

@@ -129,7 +129,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     limits = Limits(max_connections=args.max_connections, body_timeout_s=args.body_timeout)
     try:
         serve.run(sock, url, key_files(args), limits, workers=args.workers, log_format=args.log_format,
-                  pool_size=args.pool_size)
+                  pool_size=args.pool_size, public_url=args.public_url, sms_gateway=args.sms_gateway)
     finally:
         sock.close()
     return 0

@@ -60,22 +60,28 @@ def accept_batch(db: Connection, kiosk_id: str, items: list[Any], now: str) -> l
     its own name and can neither claim nor block this one.
     """
     results: list[dict[str, Any]] = []
+    taken = _tokens_taken(db, kiosk_id, items)
     for raw in items:
         raw_id = raw.get("id") if isinstance(raw, dict) else None
         given_id = raw_id if isinstance(raw_id, str) else None
         try:
             item = SubmissionItem.model_validate(raw)
-        except ValidationError as exc:
-            reason = rejection_reason(exc)
+            if item.tracking_token is not None and taken.get(item.tracking_token, item.id) != item.id:
+                raise ValueError("tracking_token_in_use")
+        except (ValidationError, ValueError) as exc:
+            reason = rejection_reason(exc) if isinstance(exc, ValidationError) else f"invalid:{exc}"
             upsert(db, rejections, {"reason": reason, "count": 1, "last_at": now}, ["reason"],
                    {"count": rejections.c.count + 1, "last_at": now})
             results.append({"id": given_id, "result": ItemResult.REJECTED.value, "reason": reason})
             continue
+        if item.tracking_token is not None:
+            taken[item.tracking_token] = item.id
         stored = insert_ignoring(db, submissions, {
             "kiosk_id": kiosk_id, "id": item.id, "receipt_no": item.receipt_no, "service": item.service,
             "created_at": item.created_at, "citizen_key": item.citizen_key, "synthetic": int(item.synthetic),
             "sealed": base64.b64decode(item.sealed), "received_at": now, "state": HubState.RECEIVED.value,
             "reason": None, "changed_at": now, "status_seq": None,
+            "tracking_token": item.tracking_token, "language": item.language, "centre": item.centre,
         }, ["kiosk_id", "id"])
         if stored:
             results.append({"id": item.id, "result": ItemResult.ACCEPTED.value})
@@ -84,6 +90,17 @@ def accept_batch(db: Connection, kiosk_id: str, items: list[Any], now: str) -> l
                ["kiosk_id", "submission_id"], {"count": duplicates.c.count + 1, "last_at": now})
         results.append({"id": item.id, "result": ItemResult.DUPLICATE.value})
     return results
+
+
+def _tokens_taken(db: Connection, kiosk_id: str, items: list[Any]) -> dict[str, str]:
+    """Which of the batch's tracking tokens this kiosk already used, and for which request."""
+    tokens = [raw["tracking_token"] for raw in items
+              if isinstance(raw, dict) and isinstance(raw.get("tracking_token"), str)]
+    if not tokens:
+        return {}
+    s = submissions.c
+    rows = db.execute(select(s.tracking_token, s.id).where(s.kiosk_id == kiosk_id, s.tracking_token.in_(tokens)))
+    return {row.tracking_token: row.id for row in rows}
 
 
 def statuses_since(db: Connection, kiosk_id: str, cursor: int) -> dict[str, Any]:

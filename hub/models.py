@@ -64,6 +64,9 @@ class EnrollAnswer(BaseModel):
     kiosk_id: str
     hub_seal_public_key: str
     hub_sign_public_key: str
+    hub_public_url: str | None = Field(default=None, description="where phones reach the hub: QR codes open "
+                                       "<hub_public_url>/r/<kiosk_id>/<tracking_token>")
+    sms_notifications: bool = Field(default=False, description="whether the hub texts villagers when a state changes")
 
 
 class SubmissionItem(BaseModel):
@@ -78,8 +81,14 @@ class SubmissionItem(BaseModel):
     citizen_key: StrictStr | None = Field(default=None, max_length=128)
     synthetic: StrictBool = False
     sealed: StrictStr = Field(description="base64 of the libsodium sealed box", max_length=200_000)
+    tracking_token: StrictStr | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9_-]{22,64}$",
+        description="random public token (at least 128 bits, URL-safe base64): the receipt's QR opens /r/<token>")
+    language: Literal["ka", "en", "ru", "az", "hy"] | None = Field(
+        default=None, description="the villager's language at the kiosk: the status page's and the SMS's")
+    centre: StrictStr | None = Field(default=None, max_length=100, description="the community centre's name")
 
-    @field_validator("receipt_no", "service", "citizen_key")
+    @field_validator("receipt_no", "service", "citizen_key", "centre")
     @classmethod
     def _plain_text(cls, value: str | None) -> str | None:
         return None if value is None else _plain(value)

@@ -61,6 +61,9 @@ submissions = Table(
     Column("reason", Text),
     Column("changed_at", Text, nullable=False),
     Column("status_seq", BigInteger),  # NULL until the back office first changes it
+    Column("tracking_token", Text),  # public, random (128 bits): the QR opens /r/<kiosk_id>/<token>
+    Column("language", Text),  # the villager's language at the kiosk: the page's and the SMS's
+    Column("centre", Text),  # the community centre's name, shown on the page
     PrimaryKeyConstraint("kiosk_id", "id", name="pk_submissions"),
     Index("idx_submissions_id", "id"),
     Index("idx_submissions_kiosk_status", "kiosk_id", "status_seq"),
@@ -68,6 +71,27 @@ submissions = Table(
     Index("idx_submissions_citizen", "kiosk_id", "citizen_key"),
     Index("idx_submissions_state", "state"),
     Index("idx_submissions_received", "received_at"),
+    Index("idx_submissions_tracking_token", "kiosk_id", "tracking_token", unique=True),
+)
+
+# One SMS to send per state change, written in the same transaction as the change: sent once, across
+# restarts and workers (a lease while one worker sends), retried with backoff while the gateway is down.
+notifications = Table(
+    "notifications", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("kiosk_id", Text, nullable=False),
+    Column("submission_id", Text, nullable=False),
+    Column("status_seq", BigInteger, nullable=False),
+    Column("state", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", Text, nullable=False),
+    Column("lease_until", Text),
+    Column("done_at", Text),
+    Column("outcome", Text),  # sent | no_phone | refused:<word>
+    Column("gateway_answer", Text),
+    Index("idx_notifications_status_seq", "status_seq", unique=True),
+    Index("idx_notifications_due", "done_at", "next_attempt_at"),
 )
 
 duplicates = Table(
@@ -153,5 +177,5 @@ audit_heads = Table(
 )
 
 TABLES_IN_ORDER = [kiosks, enrol_codes, submissions, duplicates, rejections, counters, nonces, heartbeat_latest,
-                   heartbeats, documents, roles, audit_heads]
+                   heartbeats, documents, roles, audit_heads, notifications]
 """Every table, in the order ``migrate-db`` copies them."""

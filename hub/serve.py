@@ -58,7 +58,12 @@ def app_from_environment() -> Any:
     plan = json.loads(os.environ[ENV_SERVE])
     keys = load_keys(KeyFiles(Path(plan["seal_key"]), Path(plan["sign_key"])))
     store = HubDatabase(plan["db"], upgrade=False, pool_size=plan["pool_size"])
-    return create_app(store, keys, Limits(**plan["limits"]))
+    if plan.get("sms_gateway"):
+        from hub.notifier import Notifier
+
+        Notifier(store, keys, plan["sms_gateway"], plan.get("public_url")).start()
+    return create_app(store, keys, Limits(**plan["limits"]), public_url=plan.get("public_url"),
+                      sms=bool(plan.get("sms_gateway")))
 
 
 def uvicorn_config(app: Any, limits: Limits, *, log_format: str = "text", workers: int = 1) -> Any:
@@ -73,13 +78,15 @@ def uvicorn_config(app: Any, limits: Limits, *, log_format: str = "text", worker
 
 
 def run(sock: socket.socket, db_url: str, keys: KeyFiles, limits: Limits, *, workers: int = 1,
-        log_format: str = "text", pool_size: int = 8) -> None:
-    """Serve on ``sock`` until interrupted, with ``workers`` processes (1: this one)."""
+        log_format: str = "text", pool_size: int = 8, public_url: str | None = None,
+        sms_gateway: str | None = None) -> None:
+    """Serve on ``sock`` until interrupted, with ``workers`` processes (1: this one); with ``sms_gateway``
+    every process also sends the SMS due (their leases keep each to one sender)."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
     plan = {"db": db_url, "seal_key": str(keys.seal), "sign_key": str(keys.sign), "pool_size": pool_size,
-            "limits": dataclasses.asdict(limits)}
+            "limits": dataclasses.asdict(limits), "public_url": public_url, "sms_gateway": sms_gateway}
     os.environ[ENV_SERVE] = json.dumps(plan)
     if workers == 1:
         uvicorn.Server(uvicorn_config(app_from_environment(), limits, log_format=log_format)).run(sockets=[sock])

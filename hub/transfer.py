@@ -44,8 +44,9 @@ def copy_database(source: HubDatabase, target: HubDatabase,
             counts[table.name] = copied
             progress(table.name, copied)
         if dst.dialect.name == "postgresql":
-            dst.execute(text("SELECT setval(pg_get_serial_sequence('heartbeats', 'id'),"
-                             " GREATEST((SELECT MAX(id) FROM heartbeats), 1))"))
+            for serial in ("heartbeats", "notifications"):
+                dst.execute(text(f"SELECT setval(pg_get_serial_sequence('{serial}', 'id'),"
+                                 f" GREATEST((SELECT MAX(id) FROM {serial}), 1))"))
     with target.read() as db:
         arrived = {t.name: db.execute(select(func.count()).select_from(t)).scalar_one() for t in TABLES_IN_ORDER}
     short = {name: (counts[name], arrived[name]) for name in counts if counts[name] != arrived[name]}

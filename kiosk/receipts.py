@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
@@ -23,6 +24,28 @@ def mask_personal_number(number: str) -> str:
 def format_fee(fee: Decimal) -> str:
     """A fee in lari as printed and shown: ``2.00 ₾``."""
     return f"{fee:.2f} ₾"
+
+
+@dataclass(frozen=True)
+class HubPage:
+    """What the enrolled hub said about itself: where phones reach it, this kiosk's id there, whether it texts."""
+
+    public_url: str
+    kiosk_id: str
+    sms: bool
+
+
+def status_link(template: str, receipt_no: str, tracking_token: str | None, page: HubPage | None) -> str:
+    """What the receipt's QR opens: the hub's page for this request (``<public url>/r/<kiosk>/<token>``) when
+    the hub gave a public URL, else ``receipt.status_url`` with the receipt number. Never the request id."""
+    if page is not None and page.public_url and tracking_token:
+        return f"{page.public_url}/r/{urllib.parse.quote(page.kiosk_id, safe='')}/{tracking_token}"
+    return template.format(receipt=urllib.parse.quote(receipt_no, safe=""))
+
+
+def promises_sms(page: HubPage | None) -> bool:
+    """The receipt promises an SMS only when the hub it is enrolled with sends them; else it points to the QR."""
+    return page is not None and page.sms
 
 
 def build_receipt(
@@ -40,13 +63,11 @@ def build_receipt(
     delivered: bool,
     next_steps: str,
     centre_name: str,
-    status_url_template: str,
+    qr_url: str,
 ) -> Receipt:
     """Assemble a receipt; ``tr(key, **params)`` translates into ``language``."""
     masked = mask_personal_number(personal_number)
     state_text = tr("receipt.state_delivered" if delivered else "receipt.state_queued")
-    # The receipt number, never the request id: the id is the hub's idempotency key for this request.
-    qr_url = status_url_template.format(receipt=urllib.parse.quote(receipt_no, safe=""))
     when = created_at.strftime("%d.%m.%Y %H:%M")
     lines = (
         ReceiptLine(agency, LineStyle.TITLE, centered=True),

@@ -8,7 +8,7 @@ from assets import ASSETS_DIR
 from kiosk.config import Settings
 from kiosk.i18n import Translator
 from kiosk.ports import Receipt
-from kiosk.receipts import build_receipt
+from kiosk.receipts import build_receipt, status_link
 from protocol.catalogue import load_catalogue, localized
 
 SAMPLE_REQUEST_ID = "00000000-0000-4000-8000-000000000000"
@@ -23,11 +23,12 @@ def sample_receipt(tr: Translator, language: str, settings: Settings, created_at
     """A receipt for the catalogue's first service, as a villager would get it, in ``language``."""
     catalogue = load_catalogue(ASSETS_DIR / "catalogue" / "catalogue.json")
     service = catalogue.services[0]
+    receipt_no = f"{settings.kiosk.kiosk_id}-{created_at:%y%m%d}-TEST"
     return build_receipt(
         tr=lambda key, **params: tr(key, language, **params),
         language=language,
         request_id=SAMPLE_REQUEST_ID,
-        receipt_no=f"{settings.kiosk.kiosk_id}-{created_at:%y%m%d}-TEST",
+        receipt_no=receipt_no,
         agency=localized(catalogue.agencies[service.agency], language) if service.agency else "",
         service=localized(service.title, language),
         created_at=created_at,
@@ -35,7 +36,7 @@ def sample_receipt(tr: Translator, language: str, settings: Settings, created_at
         personal_number=SAMPLE_PERSONAL_NUMBER,
         fee=service.fee,
         delivered=False,
-        next_steps=tr("receipt.next_steps", language, days=service.processing_days),
+        next_steps=tr("receipt.next_steps_qr", language, days=service.processing_days),
         centre_name=settings.kiosk.centre_name,
-        status_url_template=settings.receipt.status_url,
+        qr_url=status_link(settings.receipt.status_url, receipt_no, None, None),
     )

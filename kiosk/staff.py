@@ -18,7 +18,7 @@ from kiosk.diag_system import redact
 from kiosk.errors import KioskError, PrinterError, PrinterOffline
 from kiosk.i18n import Translator
 from kiosk.ports import Receipt, ReceiptPrinter
-from kiosk.receipts import build_receipt
+from kiosk.receipts import build_receipt, promises_sms, status_link
 from kiosk.roles import Role
 from kiosk.session import CitizenSession, Step
 from kiosk.submission import SubmitterConfig
@@ -133,6 +133,7 @@ class StaffDesk:
     def _receipt(self, submission: Submission) -> Receipt:
         language = self._tr.language
         catalogue = self._catalogue()
+        page = self._config.hub_page()
         try:
             service = catalogue.service(submission.service)
             title, fee, days = localized(service.title, language), service.fee, service.processing_days
@@ -151,9 +152,10 @@ class StaffDesk:
             personal_number="—",
             fee=fee if fee is not None else Decimal("0.00"),
             delivered=submission.state in DONE_STATES,
-            next_steps=self._tr("receipt.next_steps", language, days=days) if days is not None else "",
+            next_steps="" if days is None else self._tr("receipt.next_steps", language, days=days) if promises_sms(page)
+            else self._tr("receipt.next_steps_qr", language, days=days),
             centre_name=self._config.centre_name,
-            status_url_template=self._config.status_url,
+            qr_url=status_link(self._config.status_url, submission.receipt_no, submission.tracking_token, page),
         )
 
     # -- assisted sessions ---------------------------------------------------------------------

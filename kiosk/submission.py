@@ -17,7 +17,7 @@ from kiosk.errors import KioskError, PrinterError
 from kiosk.i18n import Translator
 from kiosk.identity import Citizen
 from kiosk.ports import Receipt, ReceiptPrinter, Sealer
-from kiosk.receipts import build_receipt
+from kiosk.receipts import HubPage, build_receipt, promises_sms, status_link
 from kiosk.signing import SIGNATURE_FIELD
 from offline.outbox import Outbox
 from protocol.catalogue import Catalogue, Service, localized
@@ -51,6 +51,7 @@ class SubmitterConfig:
     centre_name: str
     status_url: str
     zone: dt.tzinfo  # the kiosk's time zone: the receipt shows local time
+    hub_page: Callable[[], HubPage | None] = lambda: None  # read at each receipt: an enrolment changes it
 
 
 class Submitter:
@@ -118,12 +119,15 @@ class Submitter:
                 sealed=self._sealer.seal(payload),
                 citizen_key=citizen_key(self._secret, citizen.personal_number),
                 synthetic=synthetic,
+                language=language,
+                centre=self._config.centre_name,
             )
         except (sqlite3.Error, OSError) as exc:
             log.error("request for service %s not queued: %s", service.id, type(exc).__name__)
             raise RequestNotQueued() from exc
         log.info("request %s queued for service %s", submission.receipt_no, service.id)
         catalogue = self._catalogue()
+        page = self._config.hub_page()
         receipt = build_receipt(
             tr=self._tr,
             language=language,
@@ -136,9 +140,10 @@ class Submitter:
             personal_number=citizen.personal_number,
             fee=service.fee,
             delivered=False,
-            next_steps=self._tr("receipt.next_steps", days=service.processing_days),
+            next_steps=self._tr("receipt.next_steps", days=service.processing_days) if promises_sms(page)
+            else self._tr("receipt.next_steps_qr", days=service.processing_days),
             centre_name=self._config.centre_name,
-            status_url_template=self._config.status_url,
+            qr_url=status_link(self._config.status_url, submission.receipt_no, submission.tracking_token, page),
         )
         return self._print(receipt)
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from nacl.signing import VerifyKey
 
 from kiosk.audit import Actor, AuditAction, AuditEntry, AuditLog
+from kiosk.receipts import HubPage
 from kiosk.roles import HubPin, Role
 from kiosk.staff import NotAllowed
 from offline.enrollment import Enrollment, EnrollmentError, enroll, load_enrollment
@@ -51,6 +52,17 @@ def pinned_hub(data_dir: Path) -> HubPin | None:
     if enrollment is None:
         return None
     return HubPin(VerifyKey(base64.b64decode(enrollment.hub_sign_public_key)), enrollment.kiosk_id)
+
+
+def current_hub_page(data_dir: Path) -> HubPage | None:
+    """What the enrolled hub said about itself (public URL, this kiosk's id, SMS), read fresh; None before enrolment."""
+    try:
+        enrollment = load_enrollment(data_dir)
+    except EnrollmentError:
+        return None
+    if enrollment is None:
+        return None
+    return HubPage(enrollment.hub_public_url, enrollment.kiosk_id, enrollment.sms_notifications)
 
 
 def record_enrolment(audit: AuditLog, data_dir: Path) -> AuditEntry | None:

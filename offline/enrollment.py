@@ -82,6 +82,8 @@ class Enrollment:
     hub_sign_public_key: str
     enrolled_at: str
     device_key_file: str
+    hub_public_url: str = ""  # where villagers' phones reach the hub (the receipt's QR); "" when it gave none
+    sms_notifications: bool = False  # the hub texts villagers when their request changes
 
     def seal_key(self) -> bytes:
         """The hub's X25519 key that requests are sealed to."""
@@ -93,12 +95,17 @@ class Enrollment:
         return HubIdentity(self.kiosk_id, SigningKey(seed), VerifyKey(base64.b64decode(self.hub_sign_public_key)))
 
 
+_REQUIRED = ("hub_url", "kiosk_id", "hub_seal_public_key", "hub_sign_public_key", "enrolled_at", "device_key_file")
+
+
 def load_enrollment(data_dir: Path) -> Enrollment | None:
     """This kiosk's enrolment, None when it has none; ``NotEnrolled`` when the file is unreadable."""
     path = data_dir / ENROLLMENT_FILE
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
-        enrollment = Enrollment(**{k: str(raw[k]) for k in Enrollment.__dataclass_fields__})
+        enrollment = Enrollment(**{k: str(raw[k]) for k in _REQUIRED},  # an older file lacks the optional two
+                                hub_public_url=str(raw.get("hub_public_url") or ""),
+                                sms_notifications=raw.get("sms_notifications") is True)
     except FileNotFoundError:
         return None
     except (OSError, ValueError, KeyError, TypeError):
@@ -144,14 +151,27 @@ def enroll(session: requests.Session, hub_url: str, code: str, data_dir: Path, *
         raise HubAnswerInvalid("enrolment answer has no kiosk id")
     seal, sign = decode_b64_key(answer.get("hub_seal_public_key")), decode_b64_key(answer.get("hub_sign_public_key"))
     fingerprint = hashlib.sha256(bytes(key.verify_key)).hexdigest()[:16]
+    public_url = answer.get("hub_public_url")
     enrollment = Enrollment(hub_url, kiosk_id, base64.b64encode(seal).decode("ascii"),
-                            base64.b64encode(sign).decode("ascii"), now.isoformat(), f"device-{fingerprint}.key")
+                            base64.b64encode(sign).decode("ascii"), now.isoformat(), f"device-{fingerprint}.key",
+                            hub_public_url=_public_url(public_url),
+                            sms_notifications=answer.get("sms_notifications") is True)
     # Key first, then the enrolment that names it, then forget the pending key: a kill between
     # any two steps leaves either the old enrolment or the new one, never a mix.
     write_atomic(data_dir / enrollment.device_key_file, bytes(key), mode=0o600)
     write_atomic(data_dir / ENROLLMENT_FILE, json.dumps(asdict(enrollment), indent=2).encode("utf-8"))
     (data_dir / PENDING_KEY_FILE).unlink(missing_ok=True)
     return enrollment
+
+
+def _public_url(given: object) -> str:
+    """The hub's public URL if it is a plain https (or loopback http) URL, else "" (the receipt falls back)."""
+    if not isinstance(given, str) or not given:
+        return ""
+    try:
+        return check_hub_url(given, allow_http=False)
+    except ValueError:
+        return ""
 
 
 def _existing(data_dir: Path) -> str | None:

@@ -246,11 +246,7 @@ class HubClient:
 
     def submit(self, items: Sequence[OutgoingItem]) -> list[ItemOutcome]:
         """Send one batch (gzip); the hub's verdict for each item, in the order sent."""
-        body = canonical_json({"items": [
-            {"id": i.id, "receipt_no": i.receipt_no, "service": i.service, "created_at": i.created_at,
-             "citizen_key": i.citizen_key, "synthetic": i.synthetic,
-             "sealed": base64.b64encode(i.sealed).decode("ascii")}
-            for i in items]})
+        body = canonical_json({"items": [_wire_item(i) for i in items]})
         answer = json_answer(self._call("POST", "/submissions", body=body, gzipped=True, signed_answer=True))
         results = answer.get("results")
         if not isinstance(results, list) or len(results) != len(items):
@@ -305,6 +301,18 @@ class HubClient:
         answer = json_answer(self._call("POST", "/heartbeat", body=canonical_json(beat), signed_answer=True))
         problem = answer.get("audit_problem")
         return problem if isinstance(problem, str) else None
+
+
+def _wire_item(item: OutgoingItem) -> dict[str, Any]:
+    """One item as the hub takes it; the public token, language and centre only when the kiosk has them."""
+    wire: dict[str, Any] = {
+        "id": item.id, "receipt_no": item.receipt_no, "service": item.service, "created_at": item.created_at,
+        "citizen_key": item.citizen_key, "synthetic": item.synthetic,
+        "sealed": base64.b64encode(item.sealed).decode("ascii")}
+    for name in ("tracking_token", "language", "centre"):
+        if getattr(item, name):
+            wire[name] = getattr(item, name)
+    return wire
 
 
 def decode_b64_key(text: object) -> bytes:

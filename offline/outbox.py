@@ -22,6 +22,7 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import functools
+import secrets
 import sqlite3
 import threading
 import uuid
@@ -69,6 +70,7 @@ def _row_to_submission(row: dict) -> Submission:
         synthetic=bool(row["synthetic"]),
         hub_state=HubState(row["hub_state"]) if row.get("hub_state") else None,
         hub_reason=row.get("hub_reason"),
+        tracking_token=row.get("tracking_token"),
     )
 
 
@@ -143,9 +145,11 @@ class Outbox:
 
     @_locked
     def enqueue(
-        self, *, service: str, sealed: bytes, citizen_key: str | None, synthetic: bool = False
+        self, *, service: str, sealed: bytes, citizen_key: str | None, synthetic: bool = False,
+        language: str | None = None, centre: str | None = None,
     ) -> Submission:
-        """Store a new sealed submission durably; its id is its idempotency key for ever."""
+        """Store a new sealed submission durably; its id is its idempotency key for ever (never printed), its
+        tracking token (128 random bits) is public: the receipt's QR code opens the hub's page for it."""
         now = self._clock()
         submission_id = str(uuid.uuid4())
         with self.db.atomic():
@@ -162,6 +166,9 @@ class Outbox:
                     "citizen_key": citizen_key,
                     "reason": None,
                     "synthetic": int(synthetic),
+                    "tracking_token": secrets.token_urlsafe(16),
+                    "language": language,
+                    "centre": centre,
                 }
             )
         return self.get(submission_id)
@@ -204,11 +211,12 @@ class Outbox:
                         FROM submissions WHERE state = :queued
                         WINDOW w AS (ORDER BY created_at, rowid) ORDER BY created_at, rowid LIMIT :items)
                       WHERE n = 1 OR running <= :bytes)
-                    RETURNING id, receipt_no, service, created_at, citizen_key, synthetic, sealed""",
+                    RETURNING id, receipt_no, service, created_at, citizen_key, synthetic, sealed, tracking_token,
+                              language, centre""",
                 {"sending": SubmissionState.SENDING.value, "queued": SubmissionState.QUEUED.value,
                  "now": now, "items": max(1, max_items), "bytes": max_bytes},
             ).fetchall()
-        items = [OutgoingItem(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6]) for r in rows]
+        items = [OutgoingItem(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7], r[8], r[9]) for r in rows]
         return sorted(items, key=lambda item: item.created_at)
 
     @_locked

@@ -57,3 +57,12 @@ def m003_sync(db: sqlite_utils.Database) -> None:
     db.table("submissions").add_column("hub_reason", str)
     db.table("submissions").add_column("hub_changed_at", str)
     db.table("sync_meta").create({"key": str, "value": str}, pk="key", not_null={"value"})
+
+
+@MIGRATIONS()
+def m004_tracking(db: sqlite_utils.Database) -> None:
+    """Each request's public tracking token (its QR page), and its language and centre for that page."""
+    db.table("submissions").add_column("tracking_token", str)
+    db.table("submissions").add_column("language", str)
+    db.table("submissions").add_column("centre", str)
+    db.table("submissions").create_index(["tracking_token"], unique=True)

@@ -43,6 +43,7 @@ class Submission:
     synthetic: bool = False
     hub_state: HubState | None = None
     hub_reason: str | None = None
+    tracking_token: str | None = None  # public and random: the receipt's QR opens the hub's page for it
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,9 @@ class OutgoingItem:
     citizen_key: str | None
     synthetic: bool
     sealed: bytes
+    tracking_token: str | None = None
+    language: str | None = None
+    centre: str | None = None
 
 
 @dataclass(frozen=True)

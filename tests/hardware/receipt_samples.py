@@ -58,7 +58,7 @@ def make_receipt(language: str = "ka", receipt_no: str = "KS-2025-000123") -> Re
         centre_name="სოფელ ზემო ხოდაშენის სათემო ცენტრი"
         if ka
         else "Zemo Khodasheni Community Centre",
-        status_url_template="https://my.gov.ge/r/{receipt}",
+        qr_url=f"https://my.gov.ge/r/{receipt_no}",
     )
 
 
