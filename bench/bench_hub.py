@@ -80,6 +80,7 @@ from tests.fixtures.postgres import SERVER_USER, PostgresCluster, postgres_avail
 
 GOAL_KIOSKS = 10_000
 GOAL_P99_MS = 250.0
+DISTURBED_CORES = 0.2  # a step during which others (not the hub, PostgreSQL or the generator) used this much CPU
 CONFIGS = {"sqlite": ("sqlite", 1), "pg1": ("postgresql", 1), "pg2": ("postgresql", 2), "pg4": ("postgresql", 4)}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
@@ -359,6 +360,7 @@ def run_figures(k: int, duration_s: float, results: list[StepResult], seen: Obse
         errors.update(r.errors)
         background.update(r.background_errors)
     answered = sum(r.answered_in_window for r in results)
+    cores = cpu_cores(seen.cpu, sum(r.cpu_s for r in results) / duration_s)
     start, end = seen.cpu
     span = end.at - start.at
     figures: dict[str, Any] = {
@@ -369,7 +371,8 @@ def run_figures(k: int, duration_s: float, results: list[StepResult], seen: Obse
         "errors": sum(errors.values()), "error_kinds": dict(errors),
         "cycles": sum(r.measured_cycles for r in results), "batches": sum(r.batches for r in results),
         "items_accepted": sum(r.items_accepted for r in results), "documents_304": sum(r.not_modified for r in results),
-        "cpu_cores": cpu_cores(seen.cpu, sum(r.cpu_s for r in results) / duration_s),
+        "cpu_cores": cores,
+        "disturbed": cores["other"] >= DISTURBED_CORES,
         "hub_cpu_ms_per_call": round((end.hub - start.hub) * 1000 / answered, 3) if answered else None,
         "hub_kernel_share": round((end.hub_system - start.hub_system) / max(1e-9, end.hub - start.hub), 2),
         "hub_context_switches_per_call": round((end.hub_switches - start.hub_switches) / answered, 1) if answered else None,
@@ -404,6 +407,7 @@ def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     if len(runs) > 1:
         chosen["runs"] = len(runs)
         chosen["p99_ms_each_run"] = [r["p99_ms"] for r in runs]
+    chosen["disturbed"] = any(r["disturbed"] for r in runs)
     chosen["passed"] = chosen["errors"] == 0 and chosen["p99_ms"] <= GOAL_P99_MS
     return chosen
 
@@ -438,12 +442,20 @@ class Bench:
         return run_figures(plan.kiosks, plan.duration_s, results, seen)
 
     def step(self, hub: RunningHub, base: StepPlan, k: int) -> dict[str, Any]:
-        """The step at ``k`` kiosks: ``--runs`` runs, combined."""
-        runs = [self.run_once(hub, replace(base, kiosks=k, seed=run)) for run in range(self.args.runs)]
-        figures = median_run(runs)
-        log(f"  K={k}: offered {figures['offered_calls_per_s']}/s, achieved {figures['achieved_calls_per_s']}/s, "
-            f"p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms, errors {figures['errors']}, "
-            f"cpu {figures['cpu_cores']} -> {'pass' if figures['passed'] else 'FAIL'}")
+        """The step at ``k`` kiosks: ``--runs`` runs, combined; once more if it failed while others loaded the machine."""
+        attempts = 0
+        while True:
+            attempts += 1
+            runs = [self.run_once(hub, replace(base, kiosks=k, seed=run)) for run in range(self.args.runs)]
+            figures = median_run(runs)
+            log(f"  K={k}: offered {figures['offered_calls_per_s']}/s, achieved {figures['achieved_calls_per_s']}/s, "
+                f"p50 {figures['p50_ms']} ms, p99 {figures['p99_ms']} ms, errors {figures['errors']}, "
+                f"cpu {figures['cpu_cores']} -> {'pass' if figures['passed'] else 'FAIL'}"
+                f"{' (disturbed by other load)' if figures['disturbed'] else ''}")
+            if figures["passed"] or not figures["disturbed"] or attempts > self.args.retry_disturbed:
+                break
+        if attempts > 1:
+            figures["attempts"] = attempts  # the earlier ones failed while others loaded the machine
         return figures
 
     @contextmanager
@@ -518,10 +530,12 @@ class Bench:
             pid = hub_workers(hub)[0]
             figures = self.run_once(hub, replace(base, kiosks=k), profile_pid=pid)
         found = figures.get("profile", {})
-        per_call = figures["hub_cpu_ms_per_call"] or 0.0
-        if "percent_by_layer" in found:  # the hub's CPU per call shared out as the sampled worker's time was
-            found["hub_cpu_ms_per_call_by_layer"] = {layer: round(share * per_call / 100, 3)
-                                                     for layer, share in found["percent_by_layer"].items()}
+        per_worker_s = figures["achieved_calls_per_s"] / CONFIGS[name][1]  # calls one worker answered a second
+        if "percent_by_layer" in found and per_worker_s:  # the worker's Python time (GIL held) per call, shared out
+            held_ms = found["gil_held_fraction"] * 1000 / per_worker_s
+            found["gil_held_ms_per_call"] = round(held_ms, 2)
+            found["gil_held_ms_per_call_by_layer"] = {layer: round(share * held_ms / 100, 3)
+                                                      for layer, share in found["percent_by_layer"].items()}
         return {"config": name, "k": k, "sampled_worker_pid": pid, "step": {key: figures[key] for key in (
             "offered_calls_per_s", "achieved_calls_per_s", "p50_ms", "p99_ms", "errors", "cpu_cores",
             "hub_cpu_ms_per_call", "hub_kernel_share", "hub_context_switches_per_call", "postgres",
@@ -629,6 +643,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--ks", default="500,1000,2000,3000,5000,10000", help="kiosk counts to ramp through")
     parser.add_argument("--configs", default="sqlite,pg1,pg2,pg4", help="of " + ",".join(CONFIGS))
     parser.add_argument("--refine", type=int, default=2, help="bisection steps after the first failing K (default 2)")
+    parser.add_argument("--retry-disturbed", type=int, default=1, help="reruns of a failed step during which other "
+                        f"processes used >= {DISTURBED_CORES} cores (default 1)")
     parser.add_argument("--load-processes", type=int, default=2, help="load generator processes (default 2)")
     parser.add_argument("--items-per-day", type=float, default=50.0, help="requests a kiosk sends a day (default 50)")
     parser.add_argument("--profile", nargs="?", const="py-spy", default=None, metavar="PY_SPY",
@@ -691,7 +707,8 @@ def main(argv: list[str] | None = None) -> int:
                                  else {"skipped": "py-spy not found" if not profiler else "no PostgreSQL step passed"})
     report["environment"] = environment(args, 8, durability)
     report["settings"] = {"runs": args.runs, "warmup_s": args.warmup, "duration_s": args.duration, "ks": args.ks,
-                          "refine": args.refine, "quick": args.quick}
+                          "refine": args.refine, "retry_disturbed": args.retry_disturbed, "quick": args.quick,
+                          "disturbed_means_other_cores_at_least": DISTURBED_CORES}
     report["configs"] = configs | {n: {"skipped": why} for n, why in skipped.items()}
     report["max_k"] = {name: c["max_k"] for name, c in configs.items()}
     best_k = configs[best]["max_k"] if best else 0

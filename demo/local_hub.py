@@ -75,8 +75,9 @@ def serve_in_thread(db_path: Path, *, host: str = "127.0.0.1", port: int = 0,
     keys = ensure_keys(db_path)
     store = HubDatabase(db_path, clock)
     sock = _bind(host, port)
-    server = uvicorn.Server(uvicorn.Config(create_app(store, keys), log_level="warning", access_log=False,
-                                           lifespan="off"))
+    url = f"http://{host}:{sock.getsockname()[1]}"  # also the public URL: the receipts' QR codes open its pages
+    server = uvicorn.Server(uvicorn.Config(create_app(store, keys, public_url=url), log_level="warning",
+                                           access_log=False, lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="local-hub", daemon=True)
     thread.start()
     while not server.started:
@@ -91,7 +92,7 @@ def serve_in_thread(db_path: Path, *, host: str = "127.0.0.1", port: int = 0,
         sock.close()
         store.close()
 
-    return LocalHub(f"http://{host}:{sock.getsockname()[1]}", db_path, keys, store, stop)
+    return LocalHub(url, db_path, keys, store, stop)
 
 
 def enroll_with_local_hub(settings: Settings) -> LocalHub:
@@ -103,7 +104,8 @@ def enroll_with_local_hub(settings: Settings) -> LocalHub:
     except NotEnrolled:
         enrolled = None
     seal = base64.b64encode(hub.keys.seal_public).decode("ascii")
-    if enrolled is None or enrolled.hub_url != hub.url or enrolled.hub_seal_public_key != seal:
+    if (enrolled is None or enrolled.hub_url != hub.url or enrolled.hub_seal_public_key != seal
+            or enrolled.hub_public_url != hub.url):
         enroll(requests.Session(), hub.url, hub.enroll_code(), data, name=f"demo {settings.kiosk.kiosk_id}",
                clock=utc_now, force=True)
     return hub

@@ -15,6 +15,7 @@ from pathlib import Path
 from kivy.clock import Clock
 from kivy.core.window import Window
 
+from demo.status_page_shot import save_status_page
 from demo.touch import find, tap, walk
 from hardware.demo_pki import DEMO_CITIZEN
 from hardware.espeak_speaker import EspeakSpeaker
@@ -267,7 +268,23 @@ class Tour:
             target = self.out_dir / f"receipt-{record.receipt.receipt_no}.png"
             record.image.save(target)
             self.result.pictures.append(target)
+        self._status_pages()
         self.app.stop()
+
+    def _status_pages(self) -> None:
+        """Open the page behind each receipt's QR code, as the villager's phone would, and keep it."""
+        for number, record in enumerate(self.demo.printer.receipts, start=len(self.steps) + 1):
+            url = record.receipt.qr_url
+            if "/r/" not in url:
+                self.result.failed.append(f"receipt {record.receipt.receipt_no}: its QR does not open the hub's page")
+                continue
+            kept = save_status_page(url, self.out_dir, f"{number:02d}-status-page", self.app.services.sync.sync_once)
+            self.result.pictures.extend(p for p in kept if p.suffix == ".png")
+            page = kept[0].read_text(encoding="utf-8")
+            if record.receipt.receipt_no not in page:
+                self.result.failed.append(f"status page for {record.receipt.receipt_no} does not show the request")
+            else:
+                self.result.passed.append("status-page")
 
 
 def run_citizen_tour(services: Services, out_dir: Path, lang: str) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -50,7 +51,7 @@ def test_tour_reaches_every_screen(tour) -> None:
 def test_tour_writes_one_readable_picture_per_step(tour) -> None:
     """GIVEN the tour WHEN it finishes THEN DIR/NN-step.png exist at 1280×800 and are not blank."""
     _, out, _ = tour
-    pictures = sorted(out.glob("[0-9][0-9]-*.png"))
+    pictures = sorted(p for p in out.glob("[0-9][0-9]-*.png") if not p.stem.endswith("status-page"))
     assert [p.stem.split("-", 1)[1] for p in pictures] == STEPS
     for picture in pictures:
         with Image.open(picture) as image:
@@ -58,16 +59,27 @@ def test_tour_writes_one_readable_picture_per_step(tour) -> None:
             assert ImageStat.Stat(image.convert("L")).stddev[0] > 20, picture.name  # something is drawn
 
 
-def test_tour_receipt_is_printed_and_its_qr_decodes(tour) -> None:
-    """GIVEN the tour's two requests WHEN their receipt pictures are read THEN each QR decodes to the status URL."""
-    zxingcpp = pytest.importorskip("zxingcpp")
-    _, out, _ = tour
+def test_tour_receipt_is_printed_and_its_qr_opens_the_requests_page(tour) -> None:
+    """GIVEN the tour's two requests WHEN their receipt pictures are read THEN each QR decodes to the local hub's
+    page for that request (/r/<kiosk>/<token>: never the request id), and the page the tour fetched from that
+    URL shows the receipt number and the state in words."""
+    import zxingcpp
+
+    _, out, data = tour
     receipts = sorted(out.glob("receipt-*.png"))
     assert len(receipts) == 2  # the plain request and the signed one
-    for receipt in receipts:
+    pages = sorted(out.glob("[0-9][0-9]-status-page.html"))
+    assert len(pages) == 2
+    ids = [row[0] for row in sqlite3.connect(data / "outbox.sqlite").execute("SELECT id FROM submissions")]
+    for receipt, page in zip(receipts, pages, strict=True):
         with Image.open(receipt) as image:
             codes = zxingcpp.read_barcodes(image.convert("L"))
-        assert len(codes) == 1 and codes[0].text.startswith("https://my.gov.ge/requests/")
+        assert len(codes) == 1 and codes[0].text.startswith("http://127.0.0.1:") and "/r/k-" in codes[0].text
+        assert not any(request_id in codes[0].text for request_id in ids)
+        html = page.read_text(encoding="utf-8")
+        receipt_no = receipt.stem.removeprefix("receipt-")
+        assert receipt_no in html and "მიღებულია" in html  # "received", in the request's language
+        assert DEMO_CITIZEN["personal_number"] not in html and DEMO_CITIZEN["given_name"] not in html
 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
