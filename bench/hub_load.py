@@ -303,7 +303,7 @@ class LoadRunner:
     async def cycle(self, kiosk: Kiosk, due: float, measured: bool, batch: int) -> None:
         """One sync cycle over one connection; stops at the first failed call, as the sync engine does."""
         loop, r = asyncio.get_running_loop(), self.result
-        calls, kind, error, writer = self.calls.cycle(kiosk, batch), 1, None, None
+        calls, kind, error, writer = self.calls.cycle(kiosk, batch), (0 if batch else 1), None, None
         try:
             async with asyncio.timeout(CALL_TIMEOUT_S):
                 reader, writer = await asyncio.open_connection(self.plan.host, self.plan.port)
