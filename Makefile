@@ -10,9 +10,11 @@ TOUR_DIR ?= build/tour
 
 # Debian packages: what the demo needs to draw (Mesa GL, touch input library), and
 # what the tests add (PC/SC daemon, virtual reader driver, SoftHSM2, headers for pyscard,
-# libfaketime to run the suite years ahead, and PostgreSQL 15, which the hub's tests start themselves).
+# libfaketime to run the suite years ahead, PostgreSQL 15, Kannel with its fake SMS centre, and Chromium with
+# its driver: the hub's tests start those themselves).
 DEB_DEMO := libgl1 libgl1-mesa-dri libegl1 libmtdev1 espeak-ng
-DEB_TEST := $(DEB_DEMO) pcscd vsmartcard-vpcd softhsm2 opensc libpcsclite-dev swig faketime tzdata postgresql
+DEB_TEST := $(DEB_DEMO) pcscd vsmartcard-vpcd softhsm2 opensc libpcsclite-dev swig faketime tzdata postgresql \
+            kannel kannel-extras chromium chromium-driver
 
 # The suite again with the wall clock moved about three years on: no test and no behaviour may
 # depend on the day it was written. Monotonic time stays real (a faked one hangs every timed wait

@@ -138,9 +138,9 @@ def tree_cpu(root: int | None, table: dict[int, ProcCpu]) -> tuple[float, float]
     return sum(p.user for p in tree), sum(p.system for p in tree)
 
 
-def context_switches(pids: list[int]) -> int:
-    """Context switches (voluntary and not) of every thread of ``pids`` so far."""
-    total = 0
+def context_switches(pids: list[int]) -> dict[int, int]:
+    """Per thread of ``pids``: its context switches (voluntary and not) so far."""
+    found = {}
     for pid in pids:
         try:
             tasks = os.listdir(f"/proc/{pid}/task")
@@ -151,8 +151,14 @@ def context_switches(pids: list[int]) -> int:
                 status = Path(f"/proc/{pid}/task/{task}/status").read_text()
             except OSError:
                 continue
-            total += sum(int(n) for n in re.findall(r"^\w*voluntary_ctxt_switches:\s+(\d+)$", status, re.MULTILINE))
-    return total
+            found[int(task)] = sum(int(n) for n in re.findall(r"^\w*voluntary_ctxt_switches:\s+(\d+)$", status, re.MULTILINE))
+    return found
+
+
+def switches_between(before: dict[int, int], after: dict[int, int]) -> int:
+    """Context switches between two samples by the threads alive at the second (a thread pool's idle threads come
+    and go: one that ended in between is not counted, so this is a lower bound)."""
+    return sum(count - before.get(tid, 0) for tid, count in after.items())
 
 
 def machine_busy_s() -> float:
@@ -168,7 +174,7 @@ class CpuSample:
     at: float
     hub_user: float
     hub_system: float
-    hub_switches: int
+    hub_switches: dict[int, int]
     postgres: float
     machine: float
 
@@ -375,7 +381,8 @@ def run_figures(k: int, duration_s: float, results: list[StepResult], seen: Obse
         "disturbed": cores["other"] >= DISTURBED_CORES,
         "hub_cpu_ms_per_call": round((end.hub - start.hub) * 1000 / answered, 3) if answered else None,
         "hub_kernel_share": round((end.hub_system - start.hub_system) / max(1e-9, end.hub - start.hub), 2),
-        "hub_context_switches_per_call": round((end.hub_switches - start.hub_switches) / answered, 1) if answered else None,
+        "hub_context_switches_per_call": round(switches_between(start.hub_switches, end.hub_switches) / answered, 1)
+        if answered else None,
     }
     if background:
         figures["background_errors"] = dict(background)
@@ -536,7 +543,8 @@ class Bench:
             found["gil_held_ms_per_call"] = round(held_ms, 2)
             found["gil_held_ms_per_call_by_layer"] = {layer: round(share * held_ms / 100, 3)
                                                       for layer, share in found["percent_by_layer"].items()}
-        return {"config": name, "k": k, "sampled_worker_pid": pid, "step": {key: figures[key] for key in (
+        sampler = f"py-spy --gil at {PROFILE_RATE} Hz (the thread holding the GIL; py-spy's CPU counts as cpu_cores.other)"
+        return {"config": name, "k": k, "sampled_worker_pid": pid, "sampler": sampler, "step": {key: figures[key] for key in (
             "offered_calls_per_s", "achieved_calls_per_s", "p50_ms", "p99_ms", "errors", "cpu_cores",
             "hub_cpu_ms_per_call", "hub_kernel_share", "hub_context_switches_per_call", "postgres",
             "hub_mean_ms_by_route") if key in figures}, **found}
@@ -548,7 +556,7 @@ def _sleep_until(wall: float) -> None:
 
 # ---- py-spy's raw output
 
-PROFILE_RATE = 100  # samples a second
+PROFILE_RATE = 40  # samples a second: py-spy's own CPU (counted under "other") stays small
 LAYERS = (  # the innermost frame from one of these packages decides where a sample's time went
     ("nacl", "Ed25519 (PyNaCl): verify kiosk signatures, sign answers"),
     ("psycopg", "psycopg (driver)"),

@@ -303,15 +303,17 @@ def create_app(store: HubDatabase, keys: HubKeys, limits: Limits | None = None, 
     def request_page(request: Request, kiosk_id: str, token: str, lang: str | None = None) -> Response:
         """The public page behind a receipt's QR code: the request's state in words, no personal data."""
         client = request.headers.get("x-real-ip") or (request.client.host if request.client else "?")
-        language = lang or status_page.preferred_language(request.headers.get("accept-language"))
+        # The request's own language unless the villager picked another; the phone's only for a page not found.
+        chosen = lang if lang in status_page.LANGUAGES else None
+        fallback = chosen or status_page.preferred_language(request.headers.get("accept-language")) or "ka"
         headers = {"Cache-Control": "no-cache", "Content-Security-Policy": "default-src 'none'; style-src "
                    "'unsafe-inline'; font-src 'self'; img-src 'self'", "X-Content-Type-Options": "nosniff",
                    "Referrer-Policy": "no-referrer"}
         if not page_views.allow(client):
-            return Response(status_page.render(None, language or "ka"), status_code=429, media_type="text/html",
-                            headers={**headers, "Retry-After": "60"})
-        view = status_page.find(store, kiosk_id, token, language) if len(token) <= 64 else None
-        return Response(status_page.render(view, language or "ka"), status_code=200 if view else 404,
+            return Response(status_page.render(None, fallback, busy=True), status_code=429,
+                            media_type="text/html; charset=utf-8", headers={**headers, "Retry-After": "60"})
+        view = status_page.find(store, kiosk_id, token, chosen) if len(token) <= 64 else None
+        return Response(status_page.render(view, fallback), status_code=200 if view else 404,
                         media_type="text/html; charset=utf-8", headers=headers)
 
     generated = app.openapi

@@ -11,6 +11,8 @@ LANGUAGE_NAMES = {"ka": "ქართული", "en": "English", "ru": "Рус�
 
 TEXTS: dict[str, dict[str, str]] = {
     "ka": {
+        "busy.title": "ძალიან ბევრი მოთხოვნა",
+        "busy.body": "გთხოვთ, სცადოთ ერთ წუთში.",
         "title": "თქვენი მოთხოვნა",
         "receipt": "ქვითრის ნომერი",
         "service": "მომსახურება",
@@ -21,8 +23,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "state.in_progress": "მუშავდება",
         "state.closed": "მზადაა",
         "state.rejected": "უარყოფილია",
-        "next.received": "სააგენტომ მიიღო თქვენი მოთხოვნა. ჩვეულებრივ {days} სამუშაო დღე სჭირდება.",
-        "next.in_progress": "სააგენტო ამუშავებს თქვენს მოთხოვნას. ჩვეულებრივ {days} სამუშაო დღე სჭირდება.",
+        "next.received": "სააგენტომ მიიღო თქვენი მოთხოვნა. ჩვეულებრივ {days} სჭირდება.",
+        "next.in_progress": "სააგენტო ამუშავებს თქვენს მოთხოვნას. ჩვეულებრივ {days} სჭირდება.",
         "next.closed": "თქვენი მოთხოვნა მზადაა. შედეგი მიიღეთ აქ: {centre}. თან იქონიეთ პირადობის მოწმობა.",
         "next.rejected": "თქვენი მოთხოვნა უარყოფილია: {reason}. რა გააკეთოთ, იკითხეთ აქ: {centre}.",
         "not_found.title": "მოთხოვნა ვერ მოიძებნა",
@@ -32,6 +34,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "sms": "{service}: {state}. ქვითარი {receipt}. {url}",
     },
     "en": {
+        "busy.title": "Too many requests",
+        "busy.body": "Please try again in a minute.",
         "title": "Your request",
         "receipt": "Receipt number",
         "service": "Service",
@@ -42,8 +46,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "state.in_progress": "Being handled",
         "state.closed": "Ready",
         "state.rejected": "Refused",
-        "next.received": "The agency has your request. It usually takes {days} working days.",
-        "next.in_progress": "The agency is working on your request. It usually takes {days} working days.",
+        "next.received": "The agency has your request. It usually takes {days}.",
+        "next.in_progress": "The agency is working on your request. It usually takes {days}.",
         "next.closed": "Your request is done. Collect the result at {centre}. Bring your ID card.",
         "next.rejected": "Your request was refused: {reason}. Ask at {centre} what to do next.",
         "not_found.title": "We cannot find this request",
@@ -53,6 +57,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "sms": "{service}: {state}. Receipt {receipt}. {url}",
     },
     "ru": {
+        "busy.title": "Слишком много запросов",
+        "busy.body": "Пожалуйста, попробуйте через минуту.",
         "title": "Ваш запрос",
         "receipt": "Номер квитанции",
         "service": "Услуга",
@@ -63,8 +69,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "state.in_progress": "В работе",
         "state.closed": "Готов",
         "state.rejected": "Отказано",
-        "next.received": "Агентство получило ваш запрос. Обычно это занимает {days} рабочих дн.",
-        "next.in_progress": "Агентство работает над вашим запросом. Обычно это занимает {days} рабочих дн.",
+        "next.received": "Агентство получило ваш запрос. Обычно это занимает {days}.",
+        "next.in_progress": "Агентство работает над вашим запросом. Обычно это занимает {days}.",
         "next.closed": "Ваш запрос выполнен. Получите результат здесь: {centre}. Возьмите удостоверение личности.",
         "next.rejected": "В вашем запросе отказано: {reason}. Спросите здесь, что делать дальше: {centre}.",
         "not_found.title": "Мы не нашли этот запрос",
@@ -74,6 +80,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "sms": "{service}: {state}. Квитанция {receipt}. {url}",
     },
     "az": {
+        "busy.title": "Həddən çox sorğu",
+        "busy.body": "Zəhmət olmasa, bir dəqiqə sonra yenidən cəhd edin.",
         "title": "Sorğunuz",
         "receipt": "Qəbz nömrəsi",
         "service": "Xidmət",
@@ -84,8 +92,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "state.in_progress": "İcra olunur",
         "state.closed": "Hazırdır",
         "state.rejected": "İmtina edilib",
-        "next.received": "Agentlik sorğunuzu qəbul edib. Adətən {days} iş günü çəkir.",
-        "next.in_progress": "Agentlik sorğunuz üzərində işləyir. Adətən {days} iş günü çəkir.",
+        "next.received": "Agentlik sorğunuzu qəbul edib. Adətən {days} çəkir.",
+        "next.in_progress": "Agentlik sorğunuz üzərində işləyir. Adətən {days} çəkir.",
         "next.closed": "Sorğunuz hazırdır. Nəticəni buradan götürün: {centre}. Şəxsiyyət vəsiqənizi gətirin.",
         "next.rejected": "Sorğunuzdan imtina edilib: {reason}. Nə etməli olduğunuzu burada soruşun: {centre}.",
         "not_found.title": "Bu sorğunu tapa bilmədik",
@@ -95,6 +103,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "sms": "{service}: {state}. Qəbz {receipt}. {url}",
     },
     "hy": {
+        "busy.title": "Չափազանց շատ հարցումներ",
+        "busy.body": "Խնդրում ենք փորձել մեկ րոպեից։",
         "title": "Ձեր հայցը",
         "receipt": "Անդորրագրի համարը",
         "service": "Ծառայություն",
@@ -105,8 +115,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "state.in_progress": "Ընթացքի մեջ է",
         "state.closed": "Պատրաստ է",
         "state.rejected": "Մերժված է",
-        "next.received": "Գործակալությունը ստացել է ձեր հայցը։ Սովորաբար տևում է {days} աշխատանքային օր։",
-        "next.in_progress": "Գործակալությունն աշխատում է ձեր հայցի վրա։ Սովորաբար տևում է {days} աշխատանքային օր։",
+        "next.received": "Գործակալությունը ստացել է ձեր հայցը։ Սովորաբար տևում է {days}։",
+        "next.in_progress": "Գործակալությունն աշխատում է ձեր հայցի վրա։ Սովորաբար տևում է {days}։",
         "next.closed": "Ձեր հայցը պատրաստ է։ Արդյունքը ստացեք այստեղ՝ {centre}։ Վերցրեք ձեր անձնագիրը։",
         "next.rejected": "Ձեր հայցը մերժվել է՝ {reason}։ Հարցրեք այստեղ, թե ինչ անել՝ {centre}։",
         "not_found.title": "Այս հայցը չգտանք",
@@ -116,6 +126,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "sms": "{service}: {state}։ Անդորրագիր {receipt}։ {url}",
     },
 }
+
+
+def working_days(language: str, n: int) -> str:
+    """``n`` working days, with the plural the language wants (Russian has three forms, English two)."""
+    if language == "en":
+        return f"{n} working day" if n == 1 else f"{n} working days"
+    if language == "ru":
+        form = ("рабочий день" if n % 10 == 1 and n % 100 != 11
+                else "рабочих дня" if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14 else "рабочих дней")
+        return f"{n} {form}"
+    return {"ka": f"{n} სამუშაო დღე", "az": f"{n} iş günü", "hy": f"{n} աշխատանքային օր"}.get(language, str(n))
 
 
 def text(language: str, key: str, **params: object) -> str:

@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from assets import ASSETS_DIR
 from hub import documents
-from hub.page_texts import LANGUAGE_NAMES, LANGUAGES, text
+from hub.page_texts import LANGUAGE_NAMES, LANGUAGES, text, working_days
 from hub.schema import submissions
 from hub.store import HubDatabase
 
@@ -57,7 +57,7 @@ def _services(body: bytes) -> dict[str, Any]:
 
 
 def find(store: HubDatabase, kiosk_id: str, token: str, language: str | None) -> StatusView | None:
-    """The request behind a QR code, in ``language`` (or the request's own), or None."""
+    """The request behind a QR code, in ``language`` (chosen on the page) or else the request's own, or None."""
     s = submissions.c
     with store.read() as db:
         row = db.execute(select(s.state, s.reason, s.changed_at, s.receipt_no, s.service, s.centre, s.language)
@@ -73,8 +73,8 @@ def find(store: HubDatabase, kiosk_id: str, token: str, language: str | None) ->
                       days if isinstance(days, int) else None, row.centre or "", lang)
 
 
-def render(view: StatusView | None, language: str) -> bytes:
-    """The page (or the kind 404 when ``view`` is None) as UTF-8 HTML."""
+def render(view: StatusView | None, language: str, *, busy: bool = False) -> bytes:
+    """The page (or the kind 404 when ``view`` is None, or "try again in a minute" when ``busy``) as UTF-8 HTML."""
     lang = view.language if view else (language if language in LANGUAGES else "ka")
 
     def t(key: str) -> str:
@@ -83,10 +83,10 @@ def render(view: StatusView | None, language: str) -> bytes:
     next_steps = ""
     if view is not None:
         centre = view.centre or text(lang, "centre")
-        next_steps = text(lang, f"next.{view.state}", days=view.processing_days or "…", centre=centre,
-                          reason=view.reason or "—")
+        days = working_days(lang, view.processing_days) if view.processing_days else "…"
+        next_steps = text(lang, f"next.{view.state}", days=days, centre=centre, reason=view.reason or "—")
     html = _TEMPLATES.get_template("status.html").render(
-        view=view, lang=lang, t=t, next_steps=next_steps, languages=list(LANGUAGE_NAMES.items()))
+        view=view, lang=lang, t=t, next_steps=next_steps, languages=list(LANGUAGE_NAMES.items()), busy=busy)
     return html.encode("utf-8")
 
 

@@ -56,6 +56,17 @@ def test_each_language_is_one_link_away(client: Any, make_item: Maker, hub_serve
     assert all(f'href="?lang={code}"' in html for code in LANGUAGES)
 
 
+def test_the_requests_language_wins_over_the_phones(client: Any, make_item: Maker, hub_server: RunningHub) -> None:
+    """GIVEN a request made in Armenian WHEN opened from a phone set to English THEN the page is Armenian (the
+    villager chose it at the kiosk); the English link is there."""
+    token = secrets.token_urlsafe(16)
+    client.submit([make_item(tracking_token=token, language="hy", service="birth_record_extract")])
+    answer = requests.get(f"{hub_server.url}/r/{client.kiosk.kiosk_id}/{token}",
+                          headers={"Accept-Language": "en-US,en;q=0.9"}, timeout=10)
+    assert '<html lang="hy">' in answer.text and "1 աշխատանքային օր" in answer.text
+    assert 'href="?lang=en"' in answer.text
+
+
 def test_an_unknown_token_gets_a_kind_404_in_the_phones_language(client: Any, hub_server: RunningHub) -> None:
     """GIVEN a token nobody made WHEN opened from a Russian phone THEN 404 with the Russian explanation."""
     answer = requests.get(f"{hub_server.url}/r/{client.kiosk.kiosk_id}/{secrets.token_urlsafe(16)}",
@@ -80,5 +91,6 @@ def test_another_kiosks_token_opens_nothing_and_cannot_be_squatted(client: Any, 
 
 def test_the_page_is_rate_limited_per_client(client: Any, hub_server: RunningHub) -> None:
     """GIVEN one client WHEN it opens pages faster than 60 a minute THEN 429 with Retry-After."""
-    codes = [_page(hub_server, client.kiosk.kiosk_id, "x" * 22).status_code for _ in range(65)]
-    assert codes[:60] == [404] * 60 and codes[-1] == 429
+    answers = [_page(hub_server, client.kiosk.kiosk_id, "x" * 22, lang="en") for _ in range(65)]
+    assert [a.status_code for a in answers[:60]] == [404] * 60 and answers[-1].status_code == 429
+    assert answers[-1].headers["retry-after"] == "60" and TEXTS["en"]["busy.title"] in answers[-1].text
