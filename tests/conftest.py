@@ -11,9 +11,9 @@ import pytest
 from entrypoints.bootstrap import build_services
 from kiosk.config import Settings, load_settings
 from kiosk.services import Services
+from tests.fixtures.browser import phone, phone_factory, shared_phone  # noqa: F401  (pytest fixtures)
 from tests.fixtures.clock import FakeClock
 from tests.fixtures.hub_server import RunningHub, start_hub
-from tests.fixtures.browser import phone, phone_factory, shared_phone  # noqa: F401  (pytest fixtures)
 from tests.fixtures.postgres import postgres_cluster, postgres_url  # noqa: F401  (pytest fixtures)
 
 REPO = Path(__file__).resolve().parents[1]
