@@ -14,7 +14,7 @@ TOUR_DIR ?= build/tour
 # its driver: the hub's tests start those themselves).
 DEB_DEMO := libgl1 libgl1-mesa-dri libegl1 libmtdev1 espeak-ng
 DEB_TEST := $(DEB_DEMO) pcscd vsmartcard-vpcd softhsm2 opensc libpcsclite-dev swig faketime tzdata postgresql \
-            kannel kannel-extras chromium chromium-driver
+            kannel kannel-extras chromium chromium-driver fonts-dejavu-core
 
 # The suite again with the wall clock moved about three years on: no test and no behaviour may
 # depend on the day it was written. Monotonic time stays real (a faked one hangs every timed wait

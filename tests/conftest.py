@@ -15,6 +15,7 @@ from tests.fixtures.browser import phone, phone_factory, shared_phone  # noqa: F
 from tests.fixtures.clock import FakeClock
 from tests.fixtures.hub_server import RunningHub, start_hub
 from tests.fixtures.postgres import postgres_cluster, postgres_url  # noqa: F401  (pytest fixtures)
+from tests.fixtures.sms_gateway import sms_gateway  # noqa: F401  (a pytest fixture)
 
 REPO = Path(__file__).resolve().parents[1]
 
