@@ -23,7 +23,7 @@ CHROMIUM_FLAGS = ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "
                   "--hide-scrollbars", "--force-device-scale-factor=1")
 
 
-def fetch_when_synced(url: str, sync: Callable[[], object], tries: int = 10) -> requests.Response:
+def fetch_when_synced(url: str, sync: Callable[[], object], tries: int = 30) -> requests.Response:
     """The page at ``url``, syncing between tries while it is still 404 (not at the hub yet)."""
     answer = requests.get(url, timeout=10)
     for _ in range(tries):
