@@ -98,7 +98,8 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 def listen(host: str, port: int) -> socket.socket:
     """A listening socket (port 0 = any free port), bound before the server starts so its URL is known."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only then (else answers wait ~40 ms for a delayed ACK)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
