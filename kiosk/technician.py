@@ -43,12 +43,17 @@ def pinned_hub_sign_key(data_dir: Path) -> VerifyKey | None:
     return pin.key if pin else None
 
 
-def pinned_hub(data_dir: Path) -> HubPin | None:
-    """The hub's key and this kiosk's id as pinned at enrolment (None before enrolment or when unreadable)."""
+def _readable_enrollment(data_dir: Path) -> Enrollment | None:
+    """This kiosk's enrolment, or None before enrolment or when it is unreadable."""
     try:
-        enrollment = load_enrollment(data_dir)
+        return load_enrollment(data_dir)
     except EnrollmentError:
         return None
+
+
+def pinned_hub(data_dir: Path) -> HubPin | None:
+    """The hub's key and this kiosk's id as pinned at enrolment (None before enrolment or when unreadable)."""
+    enrollment = _readable_enrollment(data_dir)
     if enrollment is None:
         return None
     return HubPin(VerifyKey(base64.b64decode(enrollment.hub_sign_public_key)), enrollment.kiosk_id)
@@ -56,10 +61,7 @@ def pinned_hub(data_dir: Path) -> HubPin | None:
 
 def current_hub_page(data_dir: Path) -> HubPage | None:
     """What the enrolled hub said about itself (public URL, this kiosk's id, SMS), read fresh; None before enrolment."""
-    try:
-        enrollment = load_enrollment(data_dir)
-    except EnrollmentError:
-        return None
+    enrollment = _readable_enrollment(data_dir)
     if enrollment is None:
         return None
     return HubPage(enrollment.hub_public_url, enrollment.kiosk_id, enrollment.sms_notifications)
