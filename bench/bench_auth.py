@@ -34,9 +34,10 @@ from hardware.demo_pki import load_or_make_demo_pki, make_crl, write_crl
 from hardware.pkcs11_card import Pkcs11CardOpener
 from hardware.pkcs11_module import Pkcs11Module
 from kiosk.clock import utc_now
-from kiosk.identity import CertificateValidator, load_trust_anchors, parse_certificate, prove_possession
+from kiosk.identity import CertificateValidator, parse_certificate, prove_possession
 from kiosk.ports import PinKind, ReaderInfo
 from kiosk.revocation import RevocationChecker
+from protocol.certificates import load_trust_anchors
 from tests.fixtures.softhsm import AUTH_KEY_ID, AUTH_PIN, build_citizen_tokens, softhsm_missing
 
 GOAL_OVERHEAD_MS = 25.0

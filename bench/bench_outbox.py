@@ -88,7 +88,7 @@ def run_ours(folder: Path, sealed: bytes, count: int) -> list[float]:
     box = Outbox(folder / "outbox.sqlite", "KSK-0001", utc)
     try:
         return timed(lambda _i: box.enqueue(service="residence_certificate", sealed=sealed,
-                                            citizen_key="ab" * 32, synthetic=True), count)
+                                            holder="ab" * 32, synthetic=True), count)
     finally:
         box.close()
 

@@ -48,7 +48,7 @@ from offline.enrollment import Enrollment, enroll  # noqa: E402
 from offline.hub_client import HubClient  # noqa: E402
 from offline.outbox import Outbox  # noqa: E402
 from offline.sync import DocumentSinks, Health, SyncConfig, SyncEngine  # noqa: E402
-from protocol.sealing import PayloadSealer, citizen_key  # noqa: E402
+from protocol.sealing import PayloadSealer  # noqa: E402
 from tests.fixtures.hub_server import RunningHub, start_hub  # noqa: E402
 from tests.fixtures.impair_proxy import Impairment, ImpairmentProxy  # noqa: E402
 
@@ -71,7 +71,6 @@ class BenchKiosk:
         self.enrollment: Enrollment = enroll(requests.Session(), hub.url, hub.enroll_code(), data,
                                              name="bench", clock=utc)
         self.sealer = PayloadSealer(self.enrollment.seal_key())
-        self.secret = b"k" * 32
 
     def outbox(self, count: int) -> Outbox:
         """A new outbox file holding ``count`` queued requests, each sealed on its own."""
@@ -79,7 +78,7 @@ class BenchKiosk:
         with box.db.atomic():  # one commit for the set-up (each enqueue nests as a savepoint)
             for i in range(count):
                 number = f"010240{i % 100_000:05d}"
-                box.enqueue(service="residence_certificate", citizen_key=citizen_key(self.secret, number),
+                box.enqueue(service="residence_certificate", holder=f"holder-{i % 100_000}",
                             synthetic=True, sealed=self.sealer.seal({
                                 "schema": 1, "kiosk_id": "KSK-0001", "service": "residence_certificate",
                                 "language": "ka", "submitted_at": utc().isoformat(),

@@ -193,7 +193,7 @@ class KioskCalls:
         now = _utc().isoformat()
         items = [{"id": str(uuid.uuid4()), "receipt_no": f"B{kiosk.index:06d}-{secrets.token_hex(3)}",
                   "service": "civil_registry.birth_certificate", "created_at": now,
-                  "citizen_key": secrets.token_hex(32), "synthetic": False,
+                  "synthetic": False,
                   "sealed": kiosk.rng.choice(self.plan.sealed)} for _ in range(count)]
         body = gzip.compress(canonical_json({"items": items}), compresslevel=6, mtime=0)
 

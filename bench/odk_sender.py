@@ -37,7 +37,7 @@ class OneRequestPerPostSender:
             item = batch[0]
             body = canonical_json({"items": [{
                 "id": item.id, "receipt_no": item.receipt_no, "service": item.service,
-                "created_at": item.created_at, "citizen_key": item.citizen_key, "synthetic": item.synthetic,
+                "created_at": item.created_at, "synthetic": item.synthetic,
                 "sealed": base64.b64encode(item.sealed).decode("ascii")}]})
             headers = {**sign_request(self._identity.device_key, self._identity.kiosk_id, "POST", path, body,
                                       self._clock()),

@@ -65,19 +65,23 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 def serve_in_thread(db_path: Path, *, host: str = "127.0.0.1", port: int = 0,
-                    clock: Callable[[], dt.datetime] = utc_now) -> LocalHub:
-    """Initialise the hub at ``db_path`` if new (schema and keys) and serve it from a daemon thread."""
+                    clock: Callable[[], dt.datetime] = utc_now, trust_anchors: Path | None = None) -> LocalHub:
+    """Initialise the hub at ``db_path`` if new (schema and keys) and serve it from a daemon thread;
+    with ``trust_anchors`` (the demo PKI's CA folder) it checks every request's proof of presence."""
     import uvicorn
 
     from hub.app import create_app
+    from hub.presence import verifier_for
+    from protocol.certificates import load_trust_anchors
 
     db_path.parent.mkdir(parents=True, exist_ok=True)
     keys = ensure_keys(db_path)
     store = HubDatabase(db_path, clock)
     sock = _bind(host, port)
     url = f"http://{host}:{sock.getsockname()[1]}"  # also the public URL: the receipts' QR codes open its pages
-    server = uvicorn.Server(uvicorn.Config(create_app(store, keys, public_url=url), log_level="warning",
-                                           access_log=False, lifespan="off"))
+    presence = verifier_for(keys, load_trust_anchors(trust_anchors), clock) if trust_anchors else None
+    server = uvicorn.Server(uvicorn.Config(create_app(store, keys, public_url=url, presence=presence),
+                                           log_level="warning", access_log=False, lifespan="off"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="local-hub", daemon=True)
     thread.start()
     while not server.started:
@@ -95,10 +99,10 @@ def serve_in_thread(db_path: Path, *, host: str = "127.0.0.1", port: int = 0,
     return LocalHub(url, db_path, keys, store, stop)
 
 
-def enroll_with_local_hub(settings: Settings) -> LocalHub:
+def enroll_with_local_hub(settings: Settings, trust_anchors: Path | None = None) -> LocalHub:
     """The demo's hub: serve it from this process and enrol the demo kiosk with it (once per hub)."""
     data = settings.kiosk.data_dir
-    hub = serve_in_thread(data / "local-hub" / "hub.db", port=DEMO_PORT)
+    hub = serve_in_thread(data / "local-hub" / "hub.db", port=DEMO_PORT, trust_anchors=trust_anchors)
     try:
         enrolled = load_enrollment(data)
     except NotEnrolled:

@@ -18,7 +18,14 @@ from typing import Any, TypeVar
 
 from assets import ASSETS_DIR
 from entrypoints.privileged import build_privileged
-from entrypoints.sync_wiring import build_sync_engine, hub_requests_source, printer_state, reader_state
+from entrypoints.sync_wiring import (
+    build_sync_engine,
+    enrolled_kiosk_id,
+    hub_nonce_source,
+    hub_requests_source,
+    printer_state,
+    reader_state,
+)
 from hardware.demo_devices import DemoHardware
 from hardware.demo_pki import load_or_make_demo_pki
 from hardware.espeak_speaker import EspeakSpeaker
@@ -30,10 +37,11 @@ from kiosk.catalogue_store import CatalogueStore
 from kiosk.clock import LocalTime, WallClock, utc_now
 from kiosk.config import LANGUAGES, ConfigError, Settings
 from kiosk.i18n import Translator
-from kiosk.identity import CertificateValidator, load_trust_anchors
+from kiosk.identity import CertificateValidator
 from kiosk.journey import IdlePolicy, Journey
-from kiosk.my_requests import MyRequests, outbox_source
+from kiosk.my_requests import MyRequests, outbox_source, retire_citizen_secret
 from kiosk.ports import CardOpener, CardReader, ReceiptPrinter
+from kiosk.presence import LoginChallenges
 from kiosk.revocation import RevocationChecker
 from kiosk.services import Privileged, Services
 from kiosk.session import Step
@@ -47,6 +55,7 @@ from kiosk.technician_desk import TechnicianDesk
 from offline.enrollment import NotEnrolled, load_enrollment
 from offline.outbox import Outbox
 from offline.ratings import Ratings
+from protocol.certificates import load_trust_anchors
 from protocol.sealing import PayloadSealer, decode_key, load_or_make_secret
 
 log = logging.getLogger(__name__)
@@ -248,7 +257,7 @@ def build_services(
     catalogue = CatalogueStore(data)  # the bundled catalogue, or a newer one the hub sent
     local_time = LocalTime(clock, settings.kiosk.zone)
     outbox = Outbox(data / "outbox.sqlite", settings.kiosk.kiosk_id, clock, zone=local_time.tz)
-    citizen_secret = load_or_make_secret(data / "citizen-hash.key")  # keys "my requests" without the number
+    retire_citizen_secret(data)
     submitter = Submitter(
         outbox=outbox,
         sealer=CurrentHubSealer(settings, demo),
@@ -257,11 +266,12 @@ def build_services(
         tr=translator,
         config=SubmitterConfig(settings.kiosk.kiosk_id, settings.kiosk.centre_name, settings.receipt.status_url,
                                local_time.tz, functools.partial(current_hub_page, settings.kiosk.data_dir)),
-        citizen_secret=citizen_secret,
         clock=clock,
     )
     ratings = Ratings(outbox.db, clock, zone=local_time.tz)
-    my_requests = MyRequests(secret=citizen_secret, local=outbox_source(outbox), remote=hub_requests_source(settings))
+    my_requests = MyRequests(kiosk_id=settings.kiosk.kiosk_id, local=outbox_source(outbox),
+                             remote=hub_requests_source(settings))
+    challenges = LoginChallenges(enrolled_kiosk_id(settings), clock, hub_nonce_source(settings))
     journey = Journey(
         open_card=opener,
         validator=validator,
@@ -269,6 +279,7 @@ def build_services(
         submitter=submitter,
         signer=QualifiedSigner(validator, settings.card.personal_number_field),
         my_requests=my_requests,
+        challenges=challenges,
         record_rating=ratings.record,
         idle=IdlePolicy(settings.kiosk.idle_timeout_s, settings.kiosk.idle_countdown_s),
         clock=monotonic,
@@ -310,5 +321,5 @@ def build_services(
         sync=sync,
         technician=technician,
         demo=demo,
-        closers=(outbox.close, privileged.audit.close, audio.close),
+        closers=(outbox.close, privileged.audit.close, audio.close, challenges.close),
     )

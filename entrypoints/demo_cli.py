@@ -30,8 +30,8 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
     # The local hub answers at once: sync every few seconds so the demo shows requests arriving.
     demo_settings = dataclasses.replace(demo_settings, hub=dataclasses.replace(demo_settings.hub, sync_interval_s=3.0))
     setup_logging(demo_settings.kiosk.data_dir, quiet=args.tour is not None)
-    hub = _local_hub(demo_settings)
     services = build_services(demo_settings)
+    hub = _local_hub(demo_settings, services.demo)
     size = args.size or (demo_settings.display.width, demo_settings.display.height)
     try:
         if hub is not None:
@@ -47,21 +47,38 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
         prepare_kivy(kivy_home=demo_settings.kiosk.data_dir / "kivy", headless=True, size=size, fullscreen=False)
         from demo.tour import run_citizen_tour  # after Kivy is prepared: the tour's module imports Kivy
 
-        return run_citizen_tour(services, args.tour, args.lang or "ka")
+        code = run_citizen_tour(services, args.tour, args.lang or "ka")
+        return code if hub is None else max(code, _after_the_tour(demo_settings, services, hub, args.tour))
     finally:
         services.close()
         if hub is not None:
             hub.stop()
 
 
-def _local_hub(settings: Settings) -> Any:
-    """The demo's own hub on 127.0.0.1, the kiosk enrolled with it; None without the hub extra."""
+def _after_the_tour(settings: Settings, services: Any, hub: Any, out: Path) -> int:
+    """The hub refuses a thief's request; a second centre lists the tour's requests for the same card."""
+    from entrypoints.demo_checks import forged_request, second_kiosk
+
+    made = [record.receipt.receipt_no for record in services.demo.printer.receipts]
+    problems = {"forged-request-refused": forged_request(settings, out / "forged-request.json"),
+                "second-kiosk-my-requests": second_kiosk(settings, hub, out / "second-kiosk-my-requests.json", made)}
+    for name, problem in problems.items():
+        print(f"ok      {name}" if problem is None else f"FAILED  {name}: {problem}")
+    return 1 if any(problems.values()) else 0
+
+
+def _local_hub(settings: Settings, demo: Any) -> Any:
+    """The demo's own hub on 127.0.0.1, the kiosk enrolled with it; None without the hub extra.
+
+    It trusts the demo PKI's CAs, so it checks each request's proof that the demo card was there.
+    """
     if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("uvicorn") is None:
         log.warning("the hub extra is not installed: the demo queues requests without a hub")
         return None
     from demo.local_hub import enroll_with_local_hub
 
-    return enroll_with_local_hub(settings)
+    anchors = demo.pki.write_trust_anchors(settings.kiosk.data_dir / "local-hub" / "anchors") if demo else None
+    return enroll_with_local_hub(settings, anchors)
 
 
 def _staff_tour(out: Path, langs: list[str], report_path: Path | None) -> int:

@@ -122,35 +122,74 @@ def reader_state(reader: Any) -> Callable[[], str]:
     return state
 
 
-def hub_requests_source(settings: Settings, *, timeout_s: float = 2.0) -> Callable[[str], list[Any]]:
-    """"My requests" from the hub (the remote source of ``kiosk.my_requests.MyRequests``).
+class _AskedOnScreen:
+    """Calls made while a villager waits (a short timeout); one kept-alive session per caller thread's use."""
 
-    Asked on the villager's screen, so the timeout is short; any failure — not enrolled, no link,
-    a refusal, a garbled answer — is ``HubUnreachable`` and the screen shows this kiosk's list.
-    """
-    from kiosk.my_requests import HubUnreachable, RequestSummary
-    from offline.hub_client import HubError
+    def __init__(self, settings: Settings, timeout_s: float) -> None:
+        self._settings = settings
+        self._timeout_s = timeout_s
+        self._sessions: list[requests.Session] = []  # made at the first call
 
-    sessions: list[requests.Session] = []  # one kept-alive session, made at the first question
-
-    def remote(key: str) -> list[RequestSummary]:
+    def client(self) -> HubClient:
+        """A client for the enrolled hub; HubUnreachable when this kiosk is not enrolled."""
         import requests
 
-        if not sessions:
-            sessions.append(requests.Session())
-        session = sessions[0]
-        data = settings.kiosk.data_dir
+        from kiosk.my_requests import HubUnreachable
+
+        data = self._settings.kiosk.data_dir
         try:
             enrollment = load_enrollment(data)
         except NotEnrolled:
             enrollment = None
         if enrollment is None:
             raise HubUnreachable("not enrolled")
-        client = HubClient(session, enrollment.hub_url, enrollment.identity(data), clock=utc_now, timeout_s=timeout_s)
+        if not self._sessions:
+            self._sessions.append(requests.Session())
+        return HubClient(self._sessions[0], enrollment.hub_url, enrollment.identity(data), clock=utc_now,
+                         timeout_s=self._timeout_s)
+
+
+def enrolled_kiosk_id(settings: Settings) -> Callable[[], str]:
+    """This kiosk's id as its hub knows it (the enrolment's), else the configured one; read at each login."""
+
+    def kiosk_id() -> str:
         try:
-            found = client.requests_for(key)
+            enrollment = load_enrollment(settings.kiosk.data_dir)
+        except NotEnrolled:
+            enrollment = None
+        return enrollment.kiosk_id if enrollment is not None else settings.kiosk.kiosk_id
+
+    return kiosk_id
+
+
+def hub_nonce_source(settings: Settings, *, timeout_s: float = 5.0) -> Callable[[], str]:
+    """Asks the enrolled hub for a presence nonce (``kiosk.presence.LoginChallenges`` calls it off the
+    UI thread while the PIN is typed); raises on any failure, and the login goes on without one."""
+    asked = _AskedOnScreen(settings, timeout_s)
+
+    def nonce() -> str:
+        return asked.client().presence_nonce()
+
+    return nonce
+
+
+def hub_requests_source(settings: Settings, *, timeout_s: float = 2.0) -> Callable[[Any], list[Any]]:
+    """"My requests" from every centre, from the hub (the remote source of ``kiosk.my_requests.MyRequests``).
+
+    Asked on the villager's screen, so the timeout is short; any failure — not enrolled, no link,
+    a refusal (no hub nonce in this session's proof, a hub without trust anchors), a garbled answer —
+    is ``HubUnreachable`` and the screen shows this kiosk's list.
+    """
+    from kiosk.my_requests import HubUnreachable, RequestSummary
+    from offline.hub_client import HubError
+
+    asked = _AskedOnScreen(settings, timeout_s)
+
+    def remote(presence: Any) -> list[RequestSummary]:
+        try:
+            found = asked.client().my_requests(presence.to_json())
             return [RequestSummary(r["receipt_no"], r["service"], dt.datetime.fromisoformat(r["created_at"]),
-                                   r["state"]) for r in found]
+                                   r["state"], str(r.get("centre") or "")) for r in found]
         except (HubError, KeyError, TypeError, ValueError) as exc:
             raise HubUnreachable(type(exc).__name__) from None
 

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
 from hub import documents, enrolment, intake, metrics, status_page
+from hub.admission import Admission
 from hub.http import (
     BUSY_RETRY_AFTER_S,
     ENROL_MAX_BODY_BYTES,
@@ -37,12 +38,15 @@ from hub.models import (
     EnrollRequest,
     Heartbeat,
     HeartbeatAnswer,
+    MyRequestsQuery,
+    NonceAnswer,
     Problem,
     RequestsAnswer,
     RoleList,
     StatusesAnswer,
     SubmissionItem,
 )
+from hub.presence import NONCE_PURPOSE, NonceIssuer, PresenceRefused, PresenceVerifier, record_session
 from hub.store import HubDatabase
 from protocol import __version__
 from protocol.wire import (
@@ -93,10 +97,12 @@ _BATCH_SCHEMA = {"type": "object", "required": ["items"], "properties": {
 class HubApi:
     """The state behind the endpoints: the database, the hub's keys, the nonce ledger."""
 
-    def __init__(self, store: HubDatabase, keys: HubKeys) -> None:
+    def __init__(self, store: HubDatabase, keys: HubKeys, presence: PresenceVerifier | None = None) -> None:
         self.store = store
         self.keys = keys
-        self.nonces = intake.NonceLedger()
+        self.nonces = presence.nonces if presence else NonceIssuer(keys.derived_key(NONCE_PURPOSE), store.clock)
+        self.admission = Admission(keys, presence)
+        self.replays = intake.NonceLedger()
 
     def authenticate(self, request: Request, body: bytes) -> SignedBy:
         """Check the signature headers (SignatureProblem → 401); the nonce is claimed in ``write``."""
@@ -117,7 +123,7 @@ class HubApi:
 
     def claim(self, db: Any, signed: SignedBy) -> None:
         """Record the nonce in the current transaction (a replay → 401)."""
-        self.nonces.claim(db, signed, self.store.clock())
+        self.replays.claim(db, signed, self.store.clock())
 
     def signed_answer(self, signed: SignedBy, value: Any, status: int = 200) -> Response:
         """A JSON answer carrying the hub's signature over the request's nonce, the status and the body."""
@@ -127,15 +133,18 @@ class HubApi:
 
 
 def create_app(store: HubDatabase, keys: HubKeys, limits: Limits | None = None, *, public_url: str | None = None,
-               sms: bool = False) -> FastAPI:
+               sms: bool = False, presence: PresenceVerifier | None = None) -> FastAPI:
     """The ASGI application for one hub database and its keys.
 
     ``public_url`` is where villagers' phones reach this hub (the receipts' QR codes open
     ``<public_url>/r/<kiosk>/<token>``); kiosks learn it, and whether the hub sends SMS, at enrolment.
+    ``presence`` (``hub.presence.verifier_for``) checks each request's proof that the card was there;
+    without it (no trust anchors) requests are taken on the kiosk's signature alone and "my requests"
+    is refused.
     """
     limits = limits or Limits()
     page_views = status_page.RateLimit()
-    api = HubApi(store, keys)
+    api = HubApi(store, keys, presence)
     app = FastAPI(title="Community-kiosk reference hub", version=__version__,
                   description="Server side of the kiosk sync protocol v1. Signing: `protocol/wire.py`; "
                   "the human contract: `docs/sync-protocol.md`.")
@@ -212,9 +221,10 @@ def create_app(store: HubDatabase, keys: HubKeys, limits: Limits | None = None, 
             raise Refused(400, "bad_schema")
         if len(items) > MAX_BATCH_ITEMS:
             raise Refused(413, "too_many_items")
+        verdicts = [api.admission.check(signed.key_id, raw) for raw in items]  # before the write lock: CPU only
         with store.write() as db:
             api.claim(db, signed)
-            results = intake.accept_batch(db, signed.key_id, items, store.now())
+            results = intake.accept_batch(db, signed.key_id, items, store.now(), verdicts)
         metrics.count_verdicts(results)
         # Straight to JSON: the verdicts are built by the hub itself, no need to validate them again.
         return api.signed_answer(signed, {"results": results})
@@ -235,16 +245,41 @@ def create_app(store: HubDatabase, keys: HubKeys, limits: Limits | None = None, 
             page = intake.statuses_since(db, signed.key_id, cursor)
         return api.signed_answer(signed, page)
 
-    @app.get(f"{API_PREFIX}/requests", tags=["kiosk"], response_model=RequestsAnswer,
-             responses={**_answers(400, *_SIGNED_ANSWERS, e400="bad_request (no citizen_key)"),
-                        200: {"description": "the citizen's requests", "headers": _HUB_SIGNED}},
-             openapi_extra=_SIGNED)
-    def requests_(request: Request, citizen_key: str, body: bytes = Depends(signed_body)) -> Response:
-        """"My requests": a citizen's requests made at this kiosk, by the kiosk's keyed hash."""
+    @app.post(f"{API_PREFIX}/presence-nonce", tags=["kiosk"], response_model=NonceAnswer,
+              responses={**_answers(*_SIGNED_ANSWERS),
+                         200: {"description": "a nonce for the next card login", "headers": _HUB_SIGNED}},
+              openapi_extra=_SIGNED)
+    def presence_nonce(request: Request, body: bytes = Depends(signed_body)) -> Response:
+        """A nonce for the challenge the card signs at the next login: it proves the session fresh."""
         signed = api.authenticate(request, body)
         with store.write() as db:
             api.claim(db, signed)
-            found = intake.requests_for(db, signed.key_id, citizen_key)
+        nonce, expires = api.nonces.issue(signed.key_id)
+        return api.signed_answer(signed, {"nonce": nonce, "expires_at": expires.isoformat()})
+
+    @app.post(f"{API_PREFIX}/my-requests", tags=["kiosk"], response_model=RequestsAnswer,
+              responses={**_answers(400, *_SIGNED_ANSWERS),
+                         403: {"model": Problem, "description": "presence_unchecked (the hub has no trust anchors) "
+                               "| presence_... (the card's token does not hold: reason)"},
+                         200: {"description": "the citizen's requests from every centre", "headers": _HUB_SIGNED}},
+              openapi_extra={**_SIGNED, **json_body_doc(MyRequestsQuery.model_json_schema())})
+    def my_requests(request: Request, body: bytes = Depends(signed_body)) -> Response:
+        """"My requests": the requests of the card holder at the kiosk now, from every centre."""
+        signed = api.authenticate(request, body)
+        try:
+            asked = MyRequestsQuery.model_validate(decoded_json(request, body))
+        except ValidationError:
+            raise Refused(400, "bad_schema") from None
+        if api.admission.presence is None:
+            raise Refused(403, "presence_unchecked")
+        try:
+            presence = api.admission.presence.verify(asked.presence, kiosk_id=signed.key_id, fresh_at=store.clock())
+            with store.write() as db:
+                api.claim(db, signed)
+                record_session(db, presence, signed.key_id, store.now())
+                found = intake.requests_of(db, api.admission.citizen(presence.personal_number), signed.key_id)
+        except PresenceRefused as exc:
+            raise Refused(403, exc.reason) from None
         return api.signed_answer(signed, {"requests": found})
 
     def _document(request: Request, body: bytes, name: str) -> Response:

@@ -64,6 +64,15 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
                        help="Kannel's sendsms URL with its credentials, e.g. http://127.0.0.1:13013/cgi-bin/sendsms?"
                        "username=U&password=P: text villagers when their request changes state "
                        "(default $KIOSK_HUB_SMS_GATEWAY)")
+    serve.add_argument("--trust-anchors", type=Path, default=os.environ.get("KIOSK_HUB_TRUST_ANCHORS") or None,
+                       metavar="DIR", help="folder of the ID cards' CA certificates (PEM or DER): every request "
+                       "must then carry the card's proof of presence, and \"my requests\" answers from every centre "
+                       "(default $KIOSK_HUB_TRUST_ANCHORS; without it requests are taken on the kiosk's signature)")
+    serve.add_argument("--personal-number-field", default=os.environ.get("KIOSK_HUB_PERSONAL_NUMBER_FIELD",
+                                                                         "serialNumber"),
+                       choices=("serialNumber", "commonName", "givenName", "surname"),
+                       help="the certificate subject field holding the personal number, as the kiosks' "
+                       "[card] personal_number_field (default serialNumber)")
     code = command("enroll-code", "print a one-time enrolment code",
                    "Print a one-time code a technician types into `kiosk enroll`. Only its hash is stored.")
     code.add_argument("--valid-hours", type=float, default=24.0, help="how long the code works (default 24)")

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import socket
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from hub import backoffice, documents, enrolment
+from hub.admission import Admission, index_missing
 from hub.keys import HubKeys, HubKeysMissing, KeyFiles, ensure_keys, load_keys
 from hub.models import HubState
 from hub.store import DatabaseUrlError, HubDatabase, database_url, sqlite_path
@@ -109,6 +112,20 @@ def listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _trust_anchors(folder: Path | None) -> list[Any]:
+    if folder is None:
+        return []
+    from protocol.certificates import load_trust_anchors
+
+    try:
+        anchors = load_trust_anchors(folder)
+    except (OSError, ValueError) as exc:
+        raise CommandFailed(f"--trust-anchors {folder}: {exc}") from None
+    if not any(a.subject == a.issuer for a in anchors):
+        raise CommandFailed(f"--trust-anchors {folder}: no root CA certificate (self-signed) in it")
+    return anchors
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve until interrupted; the first stdout line is ``listening on URL``."""
     try:
@@ -122,15 +139,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.workers > 1 and sqlite_path(url) is not None:
         raise CommandFailed("SQLite serves one process: use --workers 1, or move the hub to PostgreSQL "
                             "(kiosk hub migrate-db)")
-    _keys(args)  # fail here, before listening, when they are missing
-    _open(args).close()  # the schema brought up to date once, before any worker starts
+    keys = _keys(args)  # fail here, before listening, when they are missing
+    anchors = _trust_anchors(args.trust_anchors)
+    store = _open(args)  # the schema brought up to date once, before any worker starts
+    try:
+        index_missing(store, Admission(keys, None))  # requests kept before the hub named citizens itself
+    finally:
+        store.close()
+    if not anchors:
+        print("kiosk hub serve: no --trust-anchors: requests are not checked for the card's proof of presence, "
+              "and \"my requests\" is refused", file=sys.stderr)
     sock = listen(args.host, args.port)
     host, port = sock.getsockname()[:2]
     print(f"listening on http://{f'[{host}]' if ':' in host else host}:{port}", flush=True)
     limits = Limits(max_connections=args.max_connections, body_timeout_s=args.body_timeout)
     try:
         serve.run(sock, url, key_files(args), limits, workers=args.workers, log_format=args.log_format,
-                  pool_size=args.pool_size, public_url=args.public_url, sms_gateway=args.sms_gateway)
+                  pool_size=args.pool_size, public_url=args.public_url, sms_gateway=args.sms_gateway,
+                  trust_anchors=str(args.trust_anchors) if anchors else None,
+                  personal_number_field=args.personal_number_field)
     finally:
         sock.close()
     return 0

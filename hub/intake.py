@@ -13,10 +13,12 @@ import logging
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, and_, delete, insert, select
+from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from hub.admission import Verdict
 from hub.models import Heartbeat, HubState, SubmissionItem, rejection_reason
+from hub.presence import PresenceRefused, record_session
 from hub.schema import audit_heads, duplicates, heartbeat_latest, heartbeats, nonces, rejections, submissions
 from hub.store import insert_ignoring, upsert
 from protocol.wire import MAX_CLOCK_SKEW_S, ItemResult, SignatureProblem, SignedBy
@@ -53,32 +55,42 @@ class NonceLedger:
             self._last_prune = now
 
 
-def accept_batch(db: Connection, kiosk_id: str, items: list[Any], now: str) -> list[dict[str, Any]]:
+def accept_batch(db: Connection, kiosk_id: str, items: list[Any], now: str,
+                 verdicts: list[Verdict] | None = None) -> list[dict[str, Any]]:
     """Store each well-formed new item; one verdict per item, in order (call inside ``write()``).
 
     A request is this kiosk's id: another kiosk sending the same id stores its own request under
-    its own name and can neither claim nor block this one.
+    its own name and can neither claim nor block this one. ``verdicts`` (``hub.admission``, one per
+    item) name each request's citizen and refuse those whose payload or proof of presence fails;
+    a re-sent request the hub already has stays a duplicate whatever its verdict says now.
     """
     results: list[dict[str, Any]] = []
     taken = _tokens_taken(db, kiosk_id, items)
-    for raw in items:
+    for raw, verdict in zip(items, verdicts or [Verdict()] * len(items), strict=True):
         raw_id = raw.get("id") if isinstance(raw, dict) else None
         given_id = raw_id if isinstance(raw_id, str) else None
         try:
             item = SubmissionItem.model_validate(raw)
             if item.tracking_token is not None and taken.get(item.tracking_token, item.id) != item.id:
-                raise ValueError("tracking_token_in_use")
-        except (ValidationError, ValueError) as exc:
-            reason = rejection_reason(exc) if isinstance(exc, ValidationError) else f"invalid:{exc}"
+                raise ValueError("invalid:tracking_token_in_use")
+            if verdict.refused is not None and not _stored(db, kiosk_id, item.id):
+                raise ValueError(verdict.refused)
+            if verdict.refused is None and verdict.presence is not None:
+                record_session(db, verdict.presence, kiosk_id, now)
+        except (ValidationError, ValueError, PresenceRefused) as exc:
+            reason = rejection_reason(exc) if isinstance(exc, ValidationError) else str(exc)
             upsert(db, rejections, {"reason": reason, "count": 1, "last_at": now}, ["reason"],
                    {"count": rejections.c.count + 1, "last_at": now})
+            if reason.startswith(("presence_", "sealed_")):
+                log.warning("kiosk %s: request %s refused: %s", kiosk_id, given_id, reason)
             results.append({"id": given_id, "result": ItemResult.REJECTED.value, "reason": reason})
             continue
         if item.tracking_token is not None:
             taken[item.tracking_token] = item.id
         stored = insert_ignoring(db, submissions, {
             "kiosk_id": kiosk_id, "id": item.id, "receipt_no": item.receipt_no, "service": item.service,
-            "created_at": item.created_at, "citizen_key": item.citizen_key, "synthetic": int(item.synthetic),
+            "created_at": item.created_at, "citizen": verdict.citizen, "synthetic": int(item.synthetic),
+            "presence": verdict.presence.fingerprint if verdict.presence else None,
             "sealed": base64.b64decode(item.sealed), "received_at": now, "state": HubState.RECEIVED.value,
             "reason": None, "changed_at": now, "status_seq": None,
             "tracking_token": item.tracking_token, "language": item.language, "centre": item.centre,
@@ -90,6 +102,11 @@ def accept_batch(db: Connection, kiosk_id: str, items: list[Any], now: str) -> l
                ["kiosk_id", "submission_id"], {"count": duplicates.c.count + 1, "last_at": now})
         results.append({"id": item.id, "result": ItemResult.DUPLICATE.value})
     return results
+
+
+def _stored(db: Connection, kiosk_id: str, request_id: str) -> bool:
+    s = submissions.c
+    return db.execute(select(s.id).where(s.kiosk_id == kiosk_id, s.id == request_id)).first() is not None
 
 
 def _tokens_taken(db: Connection, kiosk_id: str, items: list[Any]) -> dict[str, str]:
@@ -118,15 +135,21 @@ def statuses_since(db: Connection, kiosk_id: str, cursor: int) -> dict[str, Any]
     }
 
 
-def requests_for(db: Connection, kiosk_id: str, citizen_key: str) -> list[dict[str, Any]]:
-    """A citizen's requests made at this kiosk (the key is this kiosk's keyed hash), newest first."""
+def requests_of(db: Connection, citizen: str, asking_kiosk: str) -> list[dict[str, Any]]:
+    """A citizen's requests from every centre (by the hub's lookup), newest first.
+
+    The asking kiosk gets its own requests' ids (to match them with its outbox); another kiosk's
+    idempotency ids are that kiosk's business and stay out.
+    """
     s = submissions.c
     rows = db.execute(
-        select(s.id, s.receipt_no, s.service, s.state, s.created_at, s.changed_at)
-        .where(and_(s.kiosk_id == kiosk_id, s.citizen_key == citizen_key))
+        select(s.kiosk_id, s.id, s.receipt_no, s.service, s.centre, s.state, s.reason, s.created_at, s.changed_at)
+        .where(s.citizen == citizen, s.synthetic == 0)
         .order_by(s.created_at.desc()).limit(REQUESTS_PAGE)
     ).mappings().all()
-    return [dict(r) for r in rows]
+    return [{"id": r["id"] if r["kiosk_id"] == asking_kiosk else None, "receipt_no": r["receipt_no"],
+             "service": r["service"], "centre": r["centre"] or "", "state": r["state"], "reason": r["reason"],
+             "created_at": r["created_at"], "changed_at": r["changed_at"]} for r in rows]
 
 
 def audit_head_problem(before: tuple[int, str] | None, seq: int, head: str) -> str | None:

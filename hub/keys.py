@@ -9,6 +9,7 @@ new sealing key would make every stored payload unreadable.
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,11 @@ class HubKeys:
     def verify_key(self) -> VerifyKey:
         """The Ed25519 public key that checks the hub's documents."""
         return self.sign_key.verify_key
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A 32-byte secret for ``purpose`` (the citizen lookup, the presence nonces), derived from the
+        sealing key with keyed BLAKE2b: nothing more to keep, and a restored hub derives the same."""
+        return hashlib.blake2b(purpose.encode("utf-8"), key=self.seal_private, digest_size=32).digest()
 
     def public_b64(self) -> dict[str, str]:
         """Both public keys in base64, as the enrolment answer gives them."""

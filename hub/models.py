@@ -78,7 +78,8 @@ class SubmissionItem(BaseModel):
     receipt_no: StrictStr = Field(min_length=1, max_length=64)
     service: StrictStr = Field(min_length=1, max_length=64)
     created_at: StrictStr = Field(description="ISO 8601 with a time zone")
-    citizen_key: StrictStr | None = Field(default=None, max_length=128)
+    citizen_key: StrictStr | None = Field(default=None, max_length=128,
+                                          description="ignored: older kiosks sent their own citizen hash")
     synthetic: StrictBool = False
     sealed: StrictStr = Field(description="base64 of the libsodium sealed box", max_length=200_000)
     tracking_token: StrictStr | None = Field(
@@ -153,20 +154,37 @@ class StatusesAnswer(BaseModel):
 
 
 class CitizenRequest(BaseModel):
-    """One of a citizen's requests made at this kiosk ("my requests")."""
+    """One of a citizen's requests, from any centre ("my requests")."""
 
-    id: str
+    id: str | None = Field(description="the request's id when the asking kiosk made it, else null")
     receipt_no: str
     service: str
+    centre: str
     state: HubState
+    reason: str | None
     created_at: str
     changed_at: str
 
 
 class RequestsAnswer(BaseModel):
-    """A citizen's requests, newest first."""
+    """A citizen's requests from every centre, newest first."""
 
     requests: list[CitizenRequest]
+
+
+class MyRequestsQuery(BaseModel):
+    """``POST /v1/my-requests``: the session's proof of presence, with a hub nonce at most minutes old."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    presence: dict[str, Any] = Field(description="the card's token (protocol/presence.py), made with a hub nonce")
+
+
+class NonceAnswer(BaseModel):
+    """``POST /v1/presence-nonce``: a nonce for the next card login's challenge."""
+
+    nonce: str
+    expires_at: str
 
 
 class Heartbeat(BaseModel):

@@ -53,7 +53,8 @@ submissions = Table(
     Column("receipt_no", Text, nullable=False),
     Column("service", Text, nullable=False),
     Column("created_at", Text, nullable=False),
-    Column("citizen_key", Text),
+    Column("citizen", Text),  # the hub's keyed hash of the personal number ("my requests"); "" if unreadable
+    Column("presence", Text),  # the fingerprint of the card session that made it (presence_sessions.token)
     Column("synthetic", Integer, server_default="0"),
     Column("sealed", LargeBinary, nullable=False),
     Column("received_at", Text, nullable=False),
@@ -68,7 +69,7 @@ submissions = Table(
     Index("idx_submissions_id", "id"),
     Index("idx_submissions_kiosk_status", "kiosk_id", "status_seq"),
     Index("idx_submissions_status_seq", "status_seq", unique=True),
-    Index("idx_submissions_citizen", "kiosk_id", "citizen_key"),
+    Index("idx_submissions_citizen", "citizen", "created_at"),
     Index("idx_submissions_state", "state"),
     Index("idx_submissions_received", "received_at"),
     Index("idx_submissions_tracking_token", "kiosk_id", "tracking_token", unique=True),
@@ -92,6 +93,19 @@ notifications = Table(
     Column("gateway_answer", Text),
     Index("idx_notifications_status_seq", "status_seq", unique=True),
     Index("idx_notifications_due", "done_at", "next_attempt_at"),
+)
+
+# Card sessions whose proof of presence the hub accepted: a hub nonce serves one session only.
+presence_sessions = Table(
+    "presence_sessions", metadata,
+    Column("token", Text, primary_key=True),  # SHA-256 of the card's signature
+    Column("kiosk_id", Text, nullable=False),
+    Column("session_id", Text, nullable=False),
+    Column("hub_nonce", Text),
+    Column("issued_at", Text, nullable=False),
+    Column("first_seen_at", Text, nullable=False),
+    Index("idx_presence_sessions_hub_nonce", "hub_nonce", unique=True),
+    Index("idx_presence_sessions_first_seen", "first_seen_at"),
 )
 
 duplicates = Table(
@@ -177,5 +191,5 @@ audit_heads = Table(
 )
 
 TABLES_IN_ORDER = [kiosks, enrol_codes, submissions, duplicates, rejections, counters, nonces, heartbeat_latest,
-                   heartbeats, documents, roles, audit_heads, notifications]
+                   heartbeats, documents, roles, audit_heads, notifications, presence_sessions]
 """Every table, in the order ``migrate-db`` copies them."""

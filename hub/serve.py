@@ -62,8 +62,15 @@ def app_from_environment() -> Any:
         from hub.notifier import Notifier
 
         Notifier(store, keys, plan["sms_gateway"], plan.get("public_url")).start()
+    presence = None
+    if plan.get("trust_anchors"):
+        from hub.presence import verifier_for
+        from protocol.certificates import load_trust_anchors
+
+        presence = verifier_for(keys, load_trust_anchors(Path(plan["trust_anchors"])), store.clock,
+                                number_field=plan.get("personal_number_field") or "serialNumber")
     return create_app(store, keys, Limits(**plan["limits"]), public_url=plan.get("public_url"),
-                      sms=bool(plan.get("sms_gateway")))
+                      sms=bool(plan.get("sms_gateway")), presence=presence)
 
 
 def uvicorn_config(app: Any, limits: Limits, *, log_format: str = "text", workers: int = 1) -> Any:
@@ -79,14 +86,16 @@ def uvicorn_config(app: Any, limits: Limits, *, log_format: str = "text", worker
 
 def run(sock: socket.socket, db_url: str, keys: KeyFiles, limits: Limits, *, workers: int = 1,
         log_format: str = "text", pool_size: int = 8, public_url: str | None = None,
-        sms_gateway: str | None = None) -> None:
+        sms_gateway: str | None = None, trust_anchors: str | None = None,
+        personal_number_field: str = "serialNumber") -> None:
     """Serve on ``sock`` until interrupted, with ``workers`` processes (1: this one); with ``sms_gateway``
     every process also sends the SMS due (their leases keep each to one sender)."""
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
     plan = {"db": db_url, "seal_key": str(keys.seal), "sign_key": str(keys.sign), "pool_size": pool_size,
-            "limits": dataclasses.asdict(limits), "public_url": public_url, "sms_gateway": sms_gateway}
+            "limits": dataclasses.asdict(limits), "public_url": public_url, "sms_gateway": sms_gateway,
+            "trust_anchors": trust_anchors, "personal_number_field": personal_number_field}
     os.environ[ENV_SERVE] = json.dumps(plan)
     if workers == 1:
         uvicorn.Server(uvicorn_config(app_from_environment(), limits, log_format=log_format)).run(sockets=[sock])

@@ -11,35 +11,26 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import NameOID
-from cryptography.x509.verification import (
-    Criticality,
-    ExtensionPolicy,
-    PolicyBuilder,
-    Store,
-    VerificationError,
-)
 
 from kiosk.errors import KioskError
 from kiosk.ports import IdCard
 from kiosk.revocation import RevocationChecker, RevocationMethod, RevocationResult, RevocationStatus
-
-NAME_FIELDS = {  # the subject fields ``[card] personal_number_field`` may name
-    "serialNumber": NameOID.SERIAL_NUMBER,
-    "commonName": NameOID.COMMON_NAME,
-    "givenName": NameOID.GIVEN_NAME,
-    "surname": NameOID.SURNAME,
-}
+from protocol.certificates import (
+    NAME_FIELDS,
+    PathUntrusted,
+    TrustAnchors,
+    card_signature_valid,
+    personal_number,
+    subject_text,
+)
+from protocol.presence import Challenge, PresenceToken
 
 
 class IdentityError(KioskError):
@@ -153,20 +144,6 @@ class Citizen:
         return f"{self.given_name} {self.surname}".strip()
 
 
-def load_trust_anchors(folder: Path) -> list[x509.Certificate]:
-    """Every PEM or DER certificate in ``folder``."""
-    anchors = []
-    for path in sorted(folder.glob("*")):
-        if path.suffix.lower() not in (".pem", ".crt", ".cer", ".der"):
-            continue
-        blob = path.read_bytes()
-        if b"-----BEGIN" in blob:
-            anchors.extend(x509.load_pem_x509_certificates(blob))
-        else:
-            anchors.append(x509.load_der_x509_certificate(blob))
-    return anchors
-
-
 def parse_certificate(der: bytes) -> x509.Certificate:
     """DER to certificate, or ``CertificateMalformed``."""
     try:
@@ -177,26 +154,13 @@ def parse_certificate(der: bytes) -> x509.Certificate:
 
 def citizen_from_certificate(cert: x509.Certificate, number_field: str = "serialNumber") -> Citizen:
     """Read the personal number (11 digits, from ``number_field``) and names from the subject."""
-    oid = NAME_FIELDS.get(number_field)
-    if oid is None:
+    if number_field not in NAME_FIELDS:
         raise ValueError(f"unknown personal number field {number_field!r}; use one of {sorted(NAME_FIELDS)}")
-
-    def first(o: x509.ObjectIdentifier) -> str:
-        attrs = cert.subject.get_attributes_for_oid(o)
-        value = attrs[0].value if attrs else ""
-        return value.decode() if isinstance(value, bytes) else value
-
-    raw = first(oid)
-    digits = raw.removeprefix("PNOGE-")  # ETSI semantics identifier, if the card uses one
-    if len(digits) != 11 or not digits.isdigit():
-        raise CertificateMalformed(f"personal number in {number_field} is not 11 digits")
-    return Citizen(digits, first(NameOID.GIVEN_NAME), first(NameOID.SURNAME))
-
-
-def _safe(message: str) -> str:
-    """A verifier message without the certificate it quotes (the subject names the holder)."""
-    message = message.split(" (encountered processing", 1)[0]
-    return re.sub(r"<Certificate\(.*\)>", "<certificate>", message)
+    try:
+        number = personal_number(cert, number_field)
+    except ValueError as exc:
+        raise CertificateMalformed(str(exc)) from None
+    return Citizen(number, subject_text(cert, NameOID.GIVEN_NAME), subject_text(cert, NameOID.SURNAME))
 
 
 class CertificateValidator:
@@ -210,9 +174,7 @@ class CertificateValidator:
         revocation: RevocationChecker | None = None,
         policy: RevocationPolicy | str = RevocationPolicy.PREFER,
     ) -> None:
-        roots = [a for a in anchors if a.subject == a.issuer]
-        self._intermediates = [a for a in anchors if a.subject != a.issuer]
-        self._store = Store(roots) if roots else None
+        self._anchors = TrustAnchors(anchors)
         self._clock = clock
         self._revocation = revocation
         self.policy = RevocationPolicy(policy)
@@ -236,26 +198,10 @@ class CertificateValidator:
         return Validation(chain, self._check_revocation(cert, issuer))
 
     def _verify_path(self, cert: x509.Certificate, role: CertRole, now: dt.datetime) -> tuple[x509.Certificate, ...]:
-        if self._store is None:
-            raise CertificateUntrusted("no trust anchors configured")
-        # ID-card certificates name a person, not a host: a subjectAltName is optional. Signing
-        # certificates may carry any extended key usage; authentication ones need clientAuth.
-        leaf_policy = ExtensionPolicy.webpki_defaults_ee().may_be_present(
-            x509.SubjectAlternativeName, Criticality.AGNOSTIC, None
-        )
-        if role is CertRole.SIGNING:
-            leaf_policy = leaf_policy.may_be_present(x509.ExtendedKeyUsage, Criticality.AGNOSTIC, None)
-        verifier = (
-            PolicyBuilder()
-            .store(self._store)
-            .time(now)
-            .extension_policies(ca_policy=ExtensionPolicy.webpki_defaults_ca(), ee_policy=leaf_policy)
-            .build_client_verifier()
-        )
         try:
-            return tuple(verifier.verify(cert, self._intermediates).chain)
-        except VerificationError as exc:
-            raise CertificateUntrusted(_safe(str(exc))) from None
+            return self._anchors.verify_path(cert, now, signing=role is CertRole.SIGNING)
+        except PathUntrusted as exc:
+            raise CertificateUntrusted(str(exc)) from None
 
     def _check_revocation(self, cert: x509.Certificate, issuer: x509.Certificate) -> RevocationResult:
         if self.policy is RevocationPolicy.OFF:
@@ -274,16 +220,8 @@ class CertificateValidator:
 
 def verify_challenge(cert: x509.Certificate, challenge: bytes, signature: bytes) -> None:
     """Check the card's signature over ``challenge``; raise ``ChallengeFailed`` otherwise."""
-    key = cert.public_key()
-    try:
-        if isinstance(key, rsa.RSAPublicKey):
-            key.verify(signature, challenge, padding.PKCS1v15(), hashes.SHA256())
-        elif isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(signature, challenge, ec.ECDSA(hashes.SHA256()))
-        else:
-            raise ChallengeFailed("unsupported key type")
-    except InvalidSignature:
-        raise ChallengeFailed("signature does not verify") from None
+    if not card_signature_valid(cert, challenge, signature):
+        raise ChallengeFailed("signature does not verify")
 
 
 def identify(card: IdCard, validator: CertificateValidator, number_field: str) -> tuple[x509.Certificate, Citizen]:
@@ -301,6 +239,17 @@ def prove_possession(card: IdCard, cert: x509.Certificate, pin: bytearray | None
     finally:
         wipe(pin)
     verify_challenge(cert, challenge, signature)
+
+
+def prove_presence(card: IdCard, cert: x509.Certificate, pin: bytearray | None, challenge: Challenge) -> PresenceToken:
+    """Have the card sign ``challenge`` after ``pin``, verify it, and keep it as the session's proof of
+    presence (``protocol.presence``): it travels sealed with each request. Wipes ``pin``."""
+    try:
+        signature = card.authenticate(pin, challenge.to_be_signed())
+    finally:
+        wipe(pin)
+    verify_challenge(cert, challenge.to_be_signed(), signature)
+    return PresenceToken(challenge, cert.public_bytes(serialization.Encoding.DER), signature)
 
 
 def wipe(secret: bytearray | None) -> None:

@@ -21,13 +21,14 @@ from kiosk.identity import (
     CertificateValidator,
     IdentityError,
     identify,
-    prove_possession,
+    prove_presence,
     wipe,
 )
 from kiosk.my_requests import MyRequests
 from kiosk.pin_flow import FlowMode
 from kiosk.pin_flows import PinServices
 from kiosk.ports import CardEvent, CardEventKind, CardOpener, PinKind, PinState, PinStatus, ReaderInfo
+from kiosk.presence import LoginChallenges
 from kiosk.problem import Problem
 from kiosk.sending import Sending
 from kiosk.session import CitizenSession, Step
@@ -58,6 +59,7 @@ class Journey:
         submitter: Submitter,
         signer: QualifiedSigner,
         my_requests: MyRequests,
+        challenges: LoginChallenges,
         record_rating: Callable[[int], None],
         idle: IdlePolicy,
         clock: Callable[[], float],
@@ -68,6 +70,7 @@ class Journey:
         self._validator = validator
         self._catalogue = catalogue
         self._my_requests = my_requests
+        self._challenges = challenges
         self._record_rating = record_rating
         self._idle = idle
         self._clock = clock
@@ -128,6 +131,8 @@ class Journey:
             return
         s = self.session
         s.card, s.certificate, s.citizen, s.pin_status = card, certificate, citizen, status
+        if status.state is not PinState.LOCKED:
+            self._challenges.prepare()  # the hub's nonce arrives while the PIN is typed
         self.move_to(Step.PIN_BLOCKED if status.state is PinState.LOCKED else Step.PIN)
 
     def fail(self, exc: BaseException) -> None:
@@ -153,10 +158,11 @@ class Journey:
             wipe(pin)
             return
         try:
-            prove_possession(s.card, s.certificate, pin)
+            s.presence = prove_presence(s.card, s.certificate, pin, self._challenges.challenge())
         except PinIncorrect as exc:
             s.problem = Problem(exc.translation_key, dict(exc.params))
             s.pin_status = PinStatus.from_tries_left(exc.tries_left)
+            self._challenges.prepare()  # the next try signs a new challenge, with a new nonce
             self.move_to(Step.PIN)
             return
         except PinLocked:
@@ -195,8 +201,9 @@ class Journey:
         s.service = service = self._catalogue().service(service_id)
         s.problem = None
         if service.kind is ServiceKind.MY_REQUESTS:
-            s.my_requests = self._my_requests.lookup(s.citizen.personal_number)
-            self.move_to(Step.MY_REQUESTS)
+            if s.presence is not None:  # always, once the PIN is through
+                s.my_requests = self._my_requests.lookup(s.presence)
+                self.move_to(Step.MY_REQUESTS)
         elif service.kind in (ServiceKind.PIN_CHANGE, ServiceKind.PUK_UNBLOCK):
             mode = FlowMode.UNBLOCK if service.kind is ServiceKind.PUK_UNBLOCK else FlowMode.CHANGE
             self._pin_services.start(mode)

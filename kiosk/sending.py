@@ -72,7 +72,7 @@ class Sending:
         assert s.citizen is not None and s.service is not None
         try:
             s.result = self._submitter.submit(s.citizen, s.service, s.answers, sign=sign,
-                                              assisted_by=host.assisted_by or None)
+                                              assisted_by=host.assisted_by or None, presence=s.presence)
         except PinIncorrect as exc:  # never retried: the person types it again, told the tries left
             s.problem = Problem("sign.incorrect", dict(exc.params))
             s.sign_status = PinStatus.from_tries_left(exc.tries_left)

@@ -14,6 +14,7 @@ from kiosk.ports import IdCard, PinStatus
 from kiosk.problem import Problem
 from kiosk.submission import SubmissionResult
 from protocol.catalogue import Service
+from protocol.presence import PresenceToken
 
 if TYPE_CHECKING:
     from kiosk.my_requests import MyRequestsResult
@@ -55,6 +56,7 @@ class CitizenSession:
     sign_status: PinStatus | None = None  # the signing PIN's tries left
     pin_flow: PinFlow | None = None
     my_requests: MyRequestsResult | None = None
+    presence: PresenceToken | None = None  # the card's signed login challenge: sealed into each request
 
     def wipe(self) -> None:
         """Forget everything: the card, the person, their answers and their receipt."""
@@ -73,6 +75,7 @@ class CitizenSession:
             self.pin_flow.wipe()
         self.pin_flow = None
         self.my_requests = None
+        self.presence = None
 
     @property
     def is_empty(self) -> bool:

@@ -28,6 +28,23 @@ from protocol.catalogue import Catalogue, localized
 log = logging.getLogger(__name__)
 
 
+# The hub's refusals staff can act on, in plain words (the code stays beside them for a technician).
+_REFUSALS = {
+    "presence_other_person": "staff.rejected.other_person",
+    "presence_outside_session": "staff.rejected.outside_session",
+    "sealed_unreadable": "staff.rejected.unreadable",
+}
+
+
+def refusal_key(reason: str | None) -> str | None:
+    """The translation key explaining the hub's refusal ``reason`` to staff, or None for other reasons."""
+    if not reason:
+        return None
+    if reason in _REFUSALS:
+        return _REFUSALS[reason]
+    return "staff.rejected.no_card_proof" if reason.startswith("presence_") else None
+
+
 class CancelReason(enum.Enum):
     """Why staff cancel a queued request; a fixed list, so no free text (or personal data) is kept."""
 

@@ -21,7 +21,7 @@ from kiosk.receipts import HubPage, build_receipt, promises_sms, status_link
 from kiosk.signing import SIGNATURE_FIELD
 from offline.outbox import Outbox
 from protocol.catalogue import Catalogue, Service, localized
-from protocol.sealing import citizen_key
+from protocol.presence import PAYLOAD_FIELD, PresenceToken, holder_key
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,6 @@ class Submitter:
         catalogue: Callable[[], Catalogue],
         tr: Translator,
         config: SubmitterConfig,
-        citizen_secret: bytes,
         clock: Callable[[], dt.datetime],
     ) -> None:
         self._outbox = outbox
@@ -75,7 +74,6 @@ class Submitter:
         self._catalogue = catalogue
         self._tr = tr
         self._config = config
-        self._secret = citizen_secret
         self._clock = clock
 
     def submit(
@@ -87,12 +85,16 @@ class Submitter:
         synthetic: bool = False,
         sign: Callable[[dict[str, Any]], dict[str, str]] | None = None,
         assisted_by: str | None = None,
+        presence: PresenceToken | None = None,
     ) -> SubmissionResult:
         """Keep the request durably, then print its receipt (or say why it did not print).
 
         ``sign(payload)`` returns the qualified signature over the payload as built (see
         ``kiosk.signing``); it travels sealed with it. If ``sign`` raises, nothing is queued.
         ``assisted_by`` (a staff member's masked id) travels sealed too, for an assisted request.
+        ``presence``, the session's proof that the card was there (``protocol.presence``), travels sealed:
+        the hub refuses a request without one. It also files the request under the card holder for
+        "my requests" offline.
         """
         language = self._tr.language
         payload = {
@@ -111,13 +113,15 @@ class Submitter:
         }
         if assisted_by:
             payload["assisted_by"] = assisted_by
+        if presence is not None:
+            payload[PAYLOAD_FIELD] = presence.to_json()
         if sign is not None:
             payload[SIGNATURE_FIELD] = sign(payload)
         try:
             submission = self._outbox.enqueue(
                 service=service.id,
                 sealed=self._sealer.seal(payload),
-                citizen_key=citizen_key(self._secret, citizen.personal_number),
+                holder=holder_key(self._config.kiosk_id, presence.certificate) if presence else None,
                 synthetic=synthetic,
                 language=language,
                 centre=self._config.centre_name,

@@ -276,9 +276,18 @@ class HubClient:
             raise HubAnswerInvalid("a status has the wrong shape") from None
         return StatusPage(statuses, cursor, bool(answer.get("more")))
 
-    def requests_for(self, citizen_key: str) -> list[dict[str, Any]]:
-        """A citizen's requests at this kiosk as the hub knows them ("my requests" online)."""
-        answer = json_answer(self._call("GET", "/requests", query={"citizen_key": citizen_key}, signed_answer=True))
+    def presence_nonce(self) -> str:
+        """A fresh nonce for the next card login's challenge (``POST /v1/presence-nonce``)."""
+        answer = json_answer(self._call("POST", "/presence-nonce", signed_answer=True))
+        nonce = answer.get("nonce")
+        if not isinstance(nonce, str) or not nonce:
+            raise HubAnswerInvalid("presence nonce answer has the wrong shape")
+        return nonce
+
+    def my_requests(self, presence: dict[str, Any]) -> list[dict[str, Any]]:
+        """The card holder's requests from every centre ("my requests" online), shown the session's proof."""
+        answer = json_answer(self._call("POST", "/my-requests", body=canonical_json({"presence": presence}),
+                                        signed_answer=True))
         found = answer.get("requests")
         if not isinstance(found, list) or not all(isinstance(r, dict) for r in found):
             raise HubAnswerInvalid("requests answer has the wrong shape")
@@ -307,7 +316,7 @@ def _wire_item(item: OutgoingItem) -> dict[str, Any]:
     """One item as the hub takes it; the public token, language and centre only when the kiosk has them."""
     wire: dict[str, Any] = {
         "id": item.id, "receipt_no": item.receipt_no, "service": item.service, "created_at": item.created_at,
-        "citizen_key": item.citizen_key, "synthetic": item.synthetic,
+        "synthetic": item.synthetic,
         "sealed": base64.b64encode(item.sealed).decode("ascii")}
     for name in ("tracking_token", "language", "centre"):
         if getattr(item, name):

@@ -71,6 +71,7 @@ def _row_to_submission(row: dict) -> Submission:
         hub_state=HubState(row["hub_state"]) if row.get("hub_state") else None,
         hub_reason=row.get("hub_reason"),
         tracking_token=row.get("tracking_token"),
+        centre=row.get("centre"),
     )
 
 
@@ -145,7 +146,7 @@ class Outbox:
 
     @_locked
     def enqueue(
-        self, *, service: str, sealed: bytes, citizen_key: str | None, synthetic: bool = False,
+        self, *, service: str, sealed: bytes, holder: str | None, synthetic: bool = False,
         language: str | None = None, centre: str | None = None,
     ) -> Submission:
         """Store a new sealed submission durably; its id is its idempotency key for ever (never printed), its
@@ -163,7 +164,7 @@ class Outbox:
                     "created_at": now.isoformat(),
                     "state_changed_at": now.isoformat(),
                     "sealed": sealed,
-                    "citizen_key": citizen_key,
+                    "holder": holder,
                     "reason": None,
                     "synthetic": int(synthetic),
                     "tracking_token": secrets.token_urlsafe(16),
@@ -189,10 +190,11 @@ class Outbox:
         return [_row_to_submission(r) for r in rows]
 
     @_locked
-    def requests_for(self, citizen_key: str, limit: int = 50) -> builtins.list[Submission]:
-        """One citizen's requests, newest first, with what the hub last said: "my requests" offline."""
+    def requests_for(self, holder: str, limit: int = 50) -> builtins.list[Submission]:
+        """One card holder's requests (``protocol.presence.holder_key``), newest first, with what the hub
+        last said: "my requests" offline."""
         rows = self.db["submissions"].rows_where(
-            "citizen_key = ?", [citizen_key], order_by="created_at desc", limit=limit
+            "holder = ?", [holder], order_by="created_at desc", limit=limit
         )
         return [_row_to_submission(r) for r in rows]
 
@@ -211,12 +213,12 @@ class Outbox:
                         FROM submissions WHERE state = :queued
                         WINDOW w AS (ORDER BY created_at, rowid) ORDER BY created_at, rowid LIMIT :items)
                       WHERE n = 1 OR running <= :bytes)
-                    RETURNING id, receipt_no, service, created_at, citizen_key, synthetic, sealed, tracking_token,
+                    RETURNING id, receipt_no, service, created_at, synthetic, sealed, tracking_token,
                               language, centre""",
                 {"sending": SubmissionState.SENDING.value, "queued": SubmissionState.QUEUED.value,
                  "now": now, "items": max(1, max_items), "bytes": max_bytes},
             ).fetchall()
-        items = [OutgoingItem(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7], r[8], r[9]) for r in rows]
+        items = [OutgoingItem(r[0], r[1], r[2], r[3], bool(r[4]), r[5], r[6], r[7], r[8]) for r in rows]
         return sorted(items, key=lambda item: item.created_at)
 
     @_locked

@@ -66,3 +66,14 @@ def m004_tracking(db: sqlite_utils.Database) -> None:
     db.table("submissions").add_column("language", str)
     db.table("submissions").add_column("centre", str)
     db.table("submissions").create_index(["tracking_token"], unique=True)
+
+
+@MIGRATIONS()
+def m005_holder(db: sqlite_utils.Database) -> None:
+    """"My requests" offline finds a card holder's requests by a hash of the card's certificate
+    (``protocol.presence.holder_key``): the old keyed hashes of personal numbers are cleared, their key
+    file deleted at start (``kiosk.my_requests.retire_citizen_secret``)."""
+    db.execute("DROP INDEX IF EXISTS idx_submissions_citizen_key")
+    db.execute("ALTER TABLE submissions RENAME COLUMN citizen_key TO holder")
+    db.execute("UPDATE submissions SET holder = NULL")
+    db.table("submissions").create_index(["holder"])

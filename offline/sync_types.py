@@ -44,6 +44,7 @@ class Submission:
     hub_state: HubState | None = None
     hub_reason: str | None = None
     tracking_token: str | None = None  # public and random: the receipt's QR opens the hub's page for it
+    centre: str | None = None  # the community centre it was made at
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,6 @@ class OutgoingItem:
     receipt_no: str
     service: str
     created_at: str
-    citizen_key: str | None
     synthetic: bool
     sealed: bytes
     tracking_token: str | None = None

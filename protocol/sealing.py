@@ -6,8 +6,6 @@ libsodium sealed boxes (PyNaCl): X25519 + XSalsa20-Poly1305 with an ephemeral se
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 import os
 from pathlib import Path
@@ -53,8 +51,3 @@ def load_or_make_secret(path: Path) -> bytes:
         fh.flush()
         os.fsync(fh.fileno())
     return secret
-
-
-def citizen_key(secret: bytes, personal_number: str) -> str:
-    """Keyed hash of a personal number, kept in clear to find "my requests" without the number."""
-    return hmac.new(secret, personal_number.encode(), hashlib.sha256).hexdigest()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kivy.factory import Factory
 from kivy.properties import BooleanProperty, StringProperty
+from kivy.utils import escape_markup
 
 from kiosk.forms import short_date
 from kiosk.my_requests import Source
@@ -32,10 +33,11 @@ class MyRequestsScreen(KioskScreen):
                 title = localized(catalogue.service(request.service).title, lang)
             except KeyError:  # a service this kiosk's catalogue no longer lists
                 title = request.service
+            made = short_date(local.day_of(request.created_at))
+            where = f" · {escape_markup(request.centre)}" if request.centre else ""
             cells = (
                 (request.receipt_no, {"bold": True}),
-                (f"{title}\n[size={int(table.small)}]{short_date(local.day_of(request.created_at))}[/size]",
-                 {"markup": True}),
+                (f"{escape_markup(title)}\n[size={int(table.small)}]{made}{where}[/size]", {"markup": True}),
                 (tr(request.state_key), {"bold": True}),
             )
             for text, style in cells:

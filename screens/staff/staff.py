@@ -12,7 +12,7 @@ from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.day_report import DayReport, day_report, print_day_summary, service_title, summary_receipt
 from kiosk.errors import PrinterError
-from kiosk.staff import CancelReason, NotCancellable, StaffError
+from kiosk.staff import CancelReason, NotCancellable, StaffError, refusal_key
 from offline.sync_types import Submission, SubmissionState
 from screens.observable import ObservableTranslator
 from screens.role_login.base import PrivilegedScreen
@@ -92,6 +92,9 @@ class StaffScreen(PrivilegedScreen):
     def _reason(self, submission: Submission) -> str:
         if submission.state is SubmissionState.CANCELLED and submission.reason in self.reasons:
             return self.tr.t(f"staff.cancel_reason.{submission.reason}")
+        key = refusal_key(submission.reason) if submission.state is SubmissionState.REJECTED else None
+        if key is not None:
+            return f"{self.tr.t(key)} ({submission.reason})"
         return submission.reason or submission.hub_reason or ""
 
     def _fill_queue(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from nacl.signing import SigningKey
 
 from hub import enrolment
 from protocol.wire import HEADER_SIGNATURE, sign_request
+from protocol.sealing import PayloadSealer
 from tests.fixtures.hub_server import RunningHub, start_hub
 
 
@@ -92,11 +94,16 @@ def test_nonces_are_forgotten_once_too_old_to_replay(tmp_path: Any, clock: Any, 
     """GIVEN a hub on a fake clock WHEN 11 minutes pass THEN old nonces are pruned, and their replay is stale anyway."""
     with start_hub(tmp_path, clock=clock.wall) as hub:
         kiosk = hub.enroll_kiosk()
-        body = json.dumps({"items": [make_item()]}).encode()
+        sealer = PayloadSealer(hub.seal_public_key)  # make_item seals to the fixture's hub: this is another one
+
+        def own_item() -> dict[str, Any]:
+            return make_item(sealed=base64.b64encode(sealer.seal({"name": "Nino"})).decode())
+
+        body = json.dumps({"items": [own_item()]}).encode()
         first = kiosk.sign("POST", "/v1/submissions", body)
         assert _post(hub, body, first).status_code == 200
         clock.advance(11 * 60)
-        later = json.dumps({"items": [make_item()]}).encode()
+        later = json.dumps({"items": [own_item()]}).encode()
         assert _post(hub, later, kiosk.sign("POST", "/v1/submissions", later)).status_code == 200
         nonces = [r[0] for r in hub.query("SELECT nonce FROM nonces")]
         assert first["X-Kiosk-Nonce"] not in nonces and len(nonces) == 1

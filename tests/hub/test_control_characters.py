@@ -79,7 +79,7 @@ def _old_rows(hub: RunningHub) -> str:
                                              "reader": "\x85", "body": json.dumps({"audit_checkpoint": "\x9b"})}))
         db.execute(insert(schema.submissions).values({
             "id": sid, "kiosk_id": "k-evil", "receipt_no": "K1\x1b[2J\x7f", "service": "x\u202egnp.exe",
-            "created_at": "2026-11-21T10:00:00+04:00", "citizen_key": None, "synthetic": 0, "sealed": sealed,
+            "created_at": "2026-11-21T10:00:00+04:00", "citizen": None, "synthetic": 0, "sealed": sealed,
             "received_at": "2026-11-21T10:00:00+00:00", "state": "rejected", "reason": "\x1b[8m\u2069",
             "changed_at": "2026-11-21T10:00:00+00:00", "status_seq": None}))
     return sid

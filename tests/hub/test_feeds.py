@@ -45,16 +45,6 @@ def test_bad_cursor_is_400(client: Any) -> None:
     assert (answer.status_code, answer.json()) == (400, {"error": "bad_cursor"})
 
 
-def test_my_requests_by_citizen_key(client: Any, make_item: Any, hub_server: RunningHub) -> None:
-    """GIVEN two citizens' requests WHEN one citizen's key is asked THEN only theirs, newest first, with state."""
-    mine = [make_item(citizen_key="aa" * 32, created_at=f"2026-11-2{d}T10:00:00+04:00") for d in (1, 2)]
-    client.submit([*mine, make_item(citizen_key="bb" * 32)])
-    backoffice.set_status(hub_server.store, mine[0]["id"], HubState.CLOSED)
-    answer = client.call("GET", f"/v1/requests?citizen_key={'aa' * 32}").json()["requests"]
-    assert [(r["id"], r["state"]) for r in answer] == [(mine[1]["id"], "received"), (mine[0]["id"], "closed")]
-    assert set(answer[0]) == {"id", "receipt_no", "service", "state", "created_at", "changed_at"}
-
-
 def test_heartbeat_shows_in_the_fleet(client: Any, hub_server: RunningHub) -> None:
     """GIVEN a kiosk's heartbeat WHEN the fleet is listed THEN it shows version, queue depth, printer and reader."""
     beat = {"version": "0.1.0", "queue": {"queued": 4, "sending": 1, "oldest_queued_age_s": 93.5},

@@ -188,7 +188,8 @@ DOCUMENTED = {
     ("/v1/enroll", "post"): {"201", "400", "403", "408", "413", "503"},
     ("/v1/submissions", "post"): {"200", "400", "401", "408", "413", "503"},
     ("/v1/statuses", "get"): {"200", "400", "401", "408", "413", "503"},
-    ("/v1/requests", "get"): {"200", "400", "401", "408", "413", "503"},
+    ("/v1/presence-nonce", "post"): {"200", "401", "408", "413", "503"},
+    ("/v1/my-requests", "post"): {"200", "400", "401", "403", "408", "413", "503"},
     ("/v1/catalogue", "get"): {"200", "304", "401", "404", "408", "413", "503"},
     ("/v1/crl", "get"): {"200", "304", "401", "404", "408", "413", "503"},
     ("/v1/roles", "get"): {"200", "401", "408", "413", "503"},
@@ -212,5 +213,7 @@ def test_openapi_lists_the_answers_each_route_gives(hub_server: RunningHub) -> N
 
 
 def test_missing_query_parameter_is_the_documented_400(client: Any) -> None:
-    """GIVEN "my requests" without its citizen_key WHEN asked THEN 400 bad_request, as documented (not 422)."""
-    _problem(client.call("GET", "/v1/requests"), 400, "bad_request")
+    """GIVEN the statuses feed with a cursor that is no number WHEN asked THEN 400 bad_cursor, as documented
+    (not 422); AND "my requests" without its proof of presence is 400 bad_schema."""
+    _problem(client.call("GET", "/v1/statuses?since=x"), 400, "bad_cursor")
+    _problem(client.call("POST", "/v1/my-requests", json.dumps({"presense": {}}).encode()), 400, "bad_schema")

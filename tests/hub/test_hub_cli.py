@@ -115,7 +115,7 @@ def test_serve_as_a_process_serves_the_openapi_document(tmp_path: Path) -> None:
         kiosk = hub.enroll_kiosk()
         assert requests.get(f"{hub.url}/v1/roles", headers=kiosk.sign("GET", "/v1/roles"), timeout=10).ok
         assert hub.stats()["kiosks"] == 1  # the test's own connection reads what the child process wrote
-    assert {"/v1/enroll", "/v1/submissions", "/v1/statuses", "/v1/requests", "/v1/catalogue", "/v1/crl",
+    assert {"/v1/enroll", "/v1/submissions", "/v1/statuses", "/v1/my-requests", "/v1/presence-nonce", "/v1/catalogue", "/v1/crl",
             "/v1/roles", "/v1/heartbeat"} <= set(document["paths"])
     batch = document["paths"]["/v1/submissions"]["post"]
     assert batch["requestBody"]["content"]["application/json"]["schema"]["properties"]["items"]["maxItems"] == 500

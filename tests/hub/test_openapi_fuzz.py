@@ -50,7 +50,7 @@ def test_no_generated_request_gets_a_5xx_or_an_undocumented_answer(hub_schema: s
     """GIVEN requests generated from each operation of the OpenAPI document (signed like a kiosk's when the route
     is signed) WHEN the hub answers THEN none is a 5xx and each is documented: status, content type, body schema."""
     operations = [result.ok() for result in hub_schema.get_all_operations()]
-    assert len(operations) == 10
+    assert len(operations) == 11
     seen: Counter[tuple[str, int]] = Counter()
     with requests.Session() as session:
         for operation in operations:
@@ -70,4 +70,5 @@ def test_no_generated_request_gets_a_5xx_or_an_undocumented_answer(hub_schema: s
             answers_as_documented()
     # the generated requests got past the signature check and into the handlers, both ways
     assert seen[("/v1/submissions", 200)] and seen[("/v1/submissions", 400)] and seen[("/v1/heartbeat", 200)]
-    assert seen[("/v1/enroll", 400)] and seen[("/v1/statuses", 200)]
+    assert seen[("/v1/enroll", 400)] and seen[("/v1/statuses", 200)] and seen[("/v1/presence-nonce", 200)]
+    assert seen[("/v1/my-requests", 403)]  # a hub without trust anchors gives no list

@@ -306,7 +306,7 @@ def test_my_requests_lists_this_citizens_requests_from_the_kiosk(services: Servi
 
 def test_my_requests_are_only_this_citizens(services: Services) -> None:
     """GIVEN another citizen's request in the outbox WHEN this citizen asks THEN it is not listed."""
-    services.outbox.enqueue(service="residence_certificate", sealed=b"x", citizen_key="someone-else")
+    services.outbox.enqueue(service="residence_certificate", sealed=b"x", holder="someone-else")
     _login(services)
     services.journey.choose_service("my_requests")
     assert services.journey.session.my_requests.requests == ()

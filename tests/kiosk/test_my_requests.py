@@ -10,16 +10,18 @@ import requests
 
 from kiosk.my_requests import HubUnreachable, MyRequests, RequestSummary, Source, outbox_source
 from offline.outbox import Outbox
-from protocol.sealing import citizen_key
+from protocol.presence import Challenge, PresenceToken, holder_key
 
-SECRET = b"k" * 32
-NUMBER = "01024085083"
+KIOSK = "KSK-0001"
 T0 = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.timezone.utc)
+# Only the certificate's bytes matter here (the holder key); the hub verifies tokens (tests/hub/test_presence.py).
+TOKEN = PresenceToken(Challenge.fresh(KIOSK, T0), b"certificate of Nino", b"signature")
+OTHER = PresenceToken(Challenge.fresh(KIOSK, T0), b"certificate of Giorgi", b"signature 2")
 
 
 @pytest.fixture
 def outbox(tmp_path) -> Outbox:
-    box = Outbox(tmp_path / "outbox.sqlite", "KSK-0001", lambda: T0)
+    box = Outbox(tmp_path / "outbox.sqlite", KIOSK, lambda: T0)
     yield box
     box.close()
 
@@ -33,12 +35,12 @@ def _closed_port() -> int:
 def test_offline_lists_this_kiosks_requests_newest_first(outbox: Outbox) -> None:
     """GIVEN two requests of this citizen, one of another, one synthetic WHEN looked up with no hub
     THEN this citizen's two real ones are listed, from the kiosk."""
-    key = citizen_key(SECRET, NUMBER)
-    first = outbox.enqueue(service="residence_certificate", sealed=b"a", citizen_key=key)
-    outbox.enqueue(service="residence_certificate", sealed=b"b", citizen_key=citizen_key(SECRET, "01001012345"))
-    outbox.enqueue(service="psh_appointment", sealed=b"c", citizen_key=key, synthetic=True)
-    second = outbox.enqueue(service="municipality_letter", sealed=b"d", citizen_key=key)
-    result = MyRequests(secret=SECRET, local=outbox_source(outbox)).lookup(NUMBER)
+    key = holder_key(KIOSK, TOKEN.certificate)
+    first = outbox.enqueue(service="residence_certificate", sealed=b"a", holder=key)
+    outbox.enqueue(service="residence_certificate", sealed=b"b", holder=holder_key(KIOSK, OTHER.certificate))
+    outbox.enqueue(service="psh_appointment", sealed=b"c", holder=key, synthetic=True)
+    second = outbox.enqueue(service="municipality_letter", sealed=b"d", holder=key)
+    result = MyRequests(kiosk_id=KIOSK, local=outbox_source(outbox)).lookup(TOKEN)
     assert result.source is Source.KIOSK
     assert {r.receipt_no for r in result.requests} == {first.receipt_no, second.receipt_no}
     assert all(r.state == "queued" and r.state_key == "requests.state.queued" for r in result.requests)
@@ -47,42 +49,42 @@ def test_offline_lists_this_kiosks_requests_newest_first(outbox: Outbox) -> None
 def test_hub_answer_is_merged_with_unsent_requests(outbox: Outbox) -> None:
     """GIVEN the hub knows an older request and this kiosk holds a newer unsent one WHEN looked up
     THEN both are listed, newest first, said to come from the hub."""
-    key = citizen_key(SECRET, NUMBER)
-    queued = outbox.enqueue(service="residence_certificate", sealed=b"a", citizen_key=key)
-    asked: list[str] = []
+    queued = outbox.enqueue(service="residence_certificate", sealed=b"a", holder=holder_key(KIOSK, TOKEN.certificate))
+    asked: list[PresenceToken] = []
 
-    def hub(k: str) -> list[RequestSummary]:
-        asked.append(k)
-        return [RequestSummary("KSK-0002-261101-0001", "birth_record_extract", T0 - dt.timedelta(days=19), "in_progress")]
+    def hub(token: PresenceToken) -> list[RequestSummary]:
+        asked.append(token)
+        return [RequestSummary("KSK-0002-261101-0001", "birth_record_extract", T0 - dt.timedelta(days=19),
+                               "in_progress", "Sagarejo")]
 
-    result = MyRequests(secret=SECRET, local=outbox_source(outbox), remote=hub).lookup(NUMBER)
-    assert asked == [key]  # the hub is asked by the keyed hash, never by the number
+    result = MyRequests(kiosk_id=KIOSK, local=outbox_source(outbox), remote=hub).lookup(TOKEN)
+    assert asked == [TOKEN]  # the hub is shown the card's proof, never a number or a kiosk-made hash
     assert result.source is Source.HUB
     assert [r.receipt_no for r in result.requests] == [queued.receipt_no, "KSK-0002-261101-0001"]
     assert result.requests[1].state_key == "requests.state.in_progress"
+    assert result.requests[1].centre == "Sagarejo"
 
 
 def test_hub_down_falls_back_to_the_kiosk(outbox: Outbox) -> None:
     """GIVEN a hub URL nobody listens on (a real refused connection) WHEN looked up THEN the kiosk's list is shown."""
     url = f"http://127.0.0.1:{_closed_port()}/v1/requests"
-    key = citizen_key(SECRET, NUMBER)
-    outbox.enqueue(service="residence_certificate", sealed=b"a", citizen_key=key)
+    outbox.enqueue(service="residence_certificate", sealed=b"a", holder=holder_key(KIOSK, TOKEN.certificate))
 
-    def hub(k: str) -> list[RequestSummary]:
-        requests.get(url, params={"citizen_key": k}, timeout=2).raise_for_status()
+    def hub(token: PresenceToken) -> list[RequestSummary]:
+        requests.post(url, json={"presence": token.to_json()}, timeout=2).raise_for_status()
         raise AssertionError("unreachable")
 
-    result = MyRequests(secret=SECRET, local=outbox_source(outbox), remote=hub).lookup(NUMBER)
+    result = MyRequests(kiosk_id=KIOSK, local=outbox_source(outbox), remote=hub).lookup(TOKEN)
     assert result.source is Source.KIOSK and len(result.requests) == 1
 
 
 def test_hub_unreachable_error_also_falls_back(outbox: Outbox) -> None:
     """GIVEN a remote that says HubUnreachable WHEN looked up THEN the kiosk's (empty) list is shown."""
 
-    def hub(_k: str) -> list[RequestSummary]:
+    def hub(_token: PresenceToken) -> list[RequestSummary]:
         raise HubUnreachable()
 
-    result = MyRequests(secret=SECRET, local=outbox_source(outbox), remote=hub).lookup(NUMBER)
+    result = MyRequests(kiosk_id=KIOSK, local=outbox_source(outbox), remote=hub).lookup(TOKEN)
     assert result == type(result)(Source.KIOSK, ())
 
 

@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 import requests
-from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
 from protocol.sealing import PayloadSealer
@@ -31,7 +30,7 @@ BEAT = json.dumps({"version": "1.0", "queue": {"queued": 1}}).encode()
 ENDPOINTS = [
     ("POST", "/v1/heartbeat", BEAT),
     ("GET", "/v1/statuses?since=", b""),
-    ("GET", "/v1/requests?citizen_key=abc", b""),
+    ("POST", "/v1/presence-nonce", b""),
     ("GET", "/v1/catalogue", b""),
     ("GET", "/v1/crl", b""),
     ("GET", "/v1/roles", b""),
@@ -47,7 +46,7 @@ def utc() -> dt.datetime:
 def item(seal_key: bytes) -> dict[str, Any]:
     """One well-formed submission item sealed to ``seal_key``."""
     return {"id": str(uuid.uuid4()), "receipt_no": f"K-261121-{uuid.uuid4().int % 10_000:04d}",
-            "service": "residence_certificate", "created_at": utc().isoformat(), "citizen_key": "ab" * 32,
+            "service": "residence_certificate", "created_at": utc().isoformat(),
             "synthetic": True, "sealed": base64.b64encode(PayloadSealer(seal_key).seal({"n": 1})).decode()}
 
 
@@ -245,7 +244,7 @@ def test_an_oversized_enrolment_is_413_and_enrols_nobody(shared_hub: RunningHub)
 def test_the_largest_batch_allowed_is_taken_whole(sender: Sender) -> None:
     """GIVEN exactly the item limit WHEN posted gzipped THEN every item accepted (the limit is not off by one)."""
     before = stored(sender.hub)
-    seal_key = bytes(PrivateKey.generate().public_key)
+    seal_key = sender.hub.seal_public_key
     items = [item(seal_key) for _ in range(MAX_BATCH_ITEMS)]
     wire = gzip.compress(json.dumps({"items": items}).encode())
     answer = sender.signed("POST", "/v1/submissions", wire, **{"Content-Encoding": "gzip"})

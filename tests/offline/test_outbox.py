@@ -12,7 +12,8 @@ import pytest
 from nacl.public import PrivateKey
 
 from offline.outbox import Outbox, SubmissionState
-from protocol.sealing import PayloadSealer, citizen_key, open_sealed
+from protocol.presence import holder_key
+from protocol.sealing import PayloadSealer, open_sealed
 
 NOW = dt.datetime(2026, 11, 21, 9, 30, tzinfo=dt.timezone.utc)
 
@@ -24,11 +25,11 @@ def _outbox(path: Path, now: dt.datetime = NOW) -> Outbox:
 def test_receipt_numbers_count_per_day(tmp_path: Path) -> None:
     """GIVEN requests on two days WHEN they are queued THEN numbers run 0001, 0002 and restart next day."""
     box = _outbox(tmp_path / "o.sqlite")
-    first = box.enqueue(service="s", sealed=b"x", citizen_key=None)
-    second = box.enqueue(service="s", sealed=b"y", citizen_key=None)
+    first = box.enqueue(service="s", sealed=b"x", holder=None)
+    second = box.enqueue(service="s", sealed=b"y", holder=None)
     box.close()
     tomorrow = _outbox(tmp_path / "o.sqlite", NOW + dt.timedelta(days=1))
-    third = tomorrow.enqueue(service="s", sealed=b"z", citizen_key=None)
+    third = tomorrow.enqueue(service="s", sealed=b"z", holder=None)
     assert [first.receipt_no, second.receipt_no, third.receipt_no] == [
         "KSK-0007-261121-0001", "KSK-0007-261121-0002", "KSK-0007-261122-0001"]
     assert len({first.id, second.id, third.id}) == 3
@@ -37,7 +38,7 @@ def test_receipt_numbers_count_per_day(tmp_path: Path) -> None:
 def test_queued_payload_is_immutable(tmp_path: Path) -> None:
     """GIVEN a queued request WHEN anything tries to change its payload or id THEN SQLite refuses."""
     box = _outbox(tmp_path / "o.sqlite")
-    box.enqueue(service="s", sealed=b"x", citizen_key=None)
+    box.enqueue(service="s", sealed=b"x", holder=None)
     for column in ("sealed", "id", "service"):
         with pytest.raises(sqlite3.IntegrityError, match="immutable"):
             box.db.execute(f"UPDATE submissions SET {column} = 'other'")
@@ -47,7 +48,7 @@ def test_sending_goes_back_to_queued_only_when_resumed(tmp_path: Path) -> None:
     """GIVEN a request left `sending` by a crash WHEN the outbox opens again THEN it is still `sending` (another live
     process may be sending it); WHEN the sync holding the lock resumes in-flight requests THEN it is `queued` again."""
     box = _outbox(tmp_path / "o.sqlite")
-    item = box.enqueue(service="s", sealed=b"x", citizen_key=None)
+    item = box.enqueue(service="s", sealed=b"x", holder=None)
     box.db.execute("UPDATE submissions SET state = 'sending'")
     box.db.conn.commit()
     box.close()
@@ -66,7 +67,7 @@ def test_enqueued_request_survives_a_killed_process(tmp_path: Path) -> None:
         f"import datetime as dt, os, signal, sys; sys.path.insert(0, {repo!r})\n"
         "from offline.outbox import Outbox\n"
         f"box = Outbox(__import__('pathlib').Path({str(path)!r}), 'K', lambda: dt.datetime.now(dt.timezone.utc))\n"
-        "print(box.enqueue(service='s', sealed=b'x', citizen_key=None).id, flush=True)\n"
+        "print(box.enqueue(service='s', sealed=b'x', holder=None).id, flush=True)\n"
         "os.kill(os.getpid(), signal.SIGKILL)\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -78,7 +79,7 @@ def test_enqueued_request_survives_a_killed_process(tmp_path: Path) -> None:
 def test_stats_report_oldest_queued_age(tmp_path: Path) -> None:
     """GIVEN a request queued an hour ago WHEN stats are read THEN the oldest queued age is 3600 s."""
     box = _outbox(tmp_path / "o.sqlite")
-    box.enqueue(service="s", sealed=b"x", citizen_key=None)
+    box.enqueue(service="s", sealed=b"x", holder=None)
     later = Outbox(tmp_path / "o.sqlite", "KSK-0007", lambda: NOW + dt.timedelta(hours=1))
     stats = later.stats()
     assert stats["oldest_queued_age_s"] == 3600 and stats["total"] == 1 and stats["delivered"] == 0
@@ -94,10 +95,12 @@ def test_sealed_payload_opens_only_with_the_hub_key() -> None:
         open_sealed(bytes(PrivateKey.generate()), sealed)
 
 
-def test_citizen_key_is_keyed() -> None:
-    """GIVEN one personal number WHEN hashed with two kiosk secrets THEN the hashes differ and hide the number."""
-    a, b = citizen_key(b"a" * 32, "01024085083"), citizen_key(b"b" * 32, "01024085083")
-    assert a != b and "01024085083" not in a and len(a) == 64
+def test_holder_key_names_a_card_per_kiosk() -> None:
+    """GIVEN one card's certificate WHEN two kiosks name its holder THEN the names differ (rows of two kiosks
+    cannot be linked), one kiosk always gives the same, and another certificate another."""
+    a, b = holder_key("KSK-0001", b"certificate"), holder_key("KSK-0002", b"certificate")
+    assert a != b and a == holder_key("KSK-0001", b"certificate") != holder_key("KSK-0001", b"certificate 2")
+    assert holder_key("KSK-000", b"1certificate") != holder_key("KSK-0001", b"certificate")  # lengths are framed
 
 
 def test_receipt_numbers_follow_the_kiosks_local_day(tmp_path: Path) -> None:
@@ -108,8 +111,8 @@ def test_receipt_numbers_follow_the_kiosks_local_day(tmp_path: Path) -> None:
     evening = dt.datetime(2026, 11, 21, 19, 30, tzinfo=dt.timezone.utc)
     now = [evening]
     box = Outbox(tmp_path / "o.sqlite", "KSK-0007", lambda: now[0], zone=ZoneInfo("Asia/Tbilisi"))
-    numbers = [box.enqueue(service="s", sealed=b"x", citizen_key=None).receipt_no]
+    numbers = [box.enqueue(service="s", sealed=b"x", holder=None).receipt_no]
     now[0] += dt.timedelta(hours=1)
-    numbers.append(box.enqueue(service="s", sealed=b"x", citizen_key=None).receipt_no)
+    numbers.append(box.enqueue(service="s", sealed=b"x", holder=None).receipt_no)
     box.close()
     assert numbers == ["KSK-0007-261121-0001", "KSK-0007-261122-0001"]

@@ -31,7 +31,7 @@ def _outbox(path: Path) -> Outbox:
 
 
 def _fill(box: Outbox, n: int, size: int = 100, citizen: str | None = None) -> list[str]:
-    return [box.enqueue(service="s", sealed=bytes([i % 256]) * size, citizen_key=citizen).id for i in range(n)]
+    return [box.enqueue(service="s", sealed=bytes([i % 256]) * size, holder=citizen).id for i in range(n)]
 
 
 def test_claim_takes_the_oldest_and_respects_the_count_cap(tmp_path: Path) -> None:

@@ -144,7 +144,7 @@ def test_429_with_retry_after_keeps_items_queued_and_waits_at_least_that_long(tm
     offline with the busy message, and the next attempt is no sooner than 120 s (jitter alone would give ~1 s)."""
     mono = FakeMonotonic()
     engine, box = _engine(tmp_path, peer, mono=mono)
-    box.enqueue(service="s", sealed=b"x" * 60, citizen_key=None)
+    box.enqueue(service="s", sealed=b"x" * 60, holder=None)
     heard = []
     engine.subscribe(heard.append)
     peer.replies = [(429, {"Retry-After": "120"}, b'{"error": "slow_down"}')]
@@ -160,7 +160,7 @@ def test_500_then_recovery_resets_the_backoff(tmp_path: Path, peer: Peer) -> Non
     """GIVEN a hub answering 500 twice, then working WHEN three cycles run THEN waits grow (1 s, 2 s at random 0.5),
     then the item is delivered, the status is online and the wait is the normal interval."""
     engine, box = _engine(tmp_path, peer)
-    item = box.enqueue(service="s", sealed=b"x" * 60, citizen_key=None)
+    item = box.enqueue(service="s", sealed=b"x" * 60, holder=None)
     peer.replies = [(500, {}, b"oops"), (500, {}, b"oops")]
     first, second = engine.sync_once(), engine.sync_once()
     assert isinstance(first.error, HubServerError) and (first.next_in_s, second.next_in_s) == (1.0, 2.0)
@@ -185,7 +185,7 @@ def test_garbage_answers_never_crash_and_never_lose_the_item(tmp_path: Path, pee
     """GIVEN a hub answering garbage, a wrong shape, a foreign id, a truncated body or nothing WHEN a cycle runs
     THEN it reports a typed error and the item is queued again (the hub dedups it when it is re-sent)."""
     engine, box = _engine(tmp_path, peer)
-    item = box.enqueue(service="s", sealed=b"x" * 60, citizen_key=None)
+    item = box.enqueue(service="s", sealed=b"x" * 60, holder=None)
     peer.replies = [reply]
     report = engine.sync_once()
     assert isinstance(report.error, (HubAnswerInvalid, HubUnreachable))
@@ -198,7 +198,7 @@ def test_an_accepted_the_pinned_hub_did_not_sign_marks_nothing(tmp_path: Path, p
     real signature taken from another request, or a real signature over another answer WHEN a cycle runs THEN
     HubAnswerInvalid, the request stays queued (sent again to the real hub), and nothing is marked delivered."""
     engine, box = _engine(tmp_path, peer)
-    item = box.enqueue(service="s", sealed=b"x" * 60, citizen_key=None)
+    item = box.enqueue(service="s", sealed=b"x" * 60, holder=None)
     verdict = json.dumps({"results": [{"id": item.id, "result": "accepted"}]}).encode()
     other = json.dumps({"results": [{"id": item.id, "result": "rejected", "reason": "x"}]}).encode()
     signature = {
@@ -243,13 +243,14 @@ def test_401_carries_the_hub_reason_and_a_wrong_clock_says_so(peer: Peer) -> Non
 def test_requests_are_signed_and_batches_gzipped(tmp_path: Path, peer: Peer) -> None:
     """GIVEN a queued item WHEN it is sent THEN the POST is gzip JSON with the four signature headers."""
     engine, box = _engine(tmp_path, peer)
-    box.enqueue(service="s", sealed=b"x" * 60, citizen_key="ck")
+    box.enqueue(service="s", sealed=b"x" * 60, holder="holder-key-of-nino")
     peer.replies = [(500, {}, b"")]
     engine.sync_once()
     method, path, headers, body = peer.seen[0]
     assert (method, path) == ("POST", "/v1/submissions")
     assert headers["Content-Encoding"] == "gzip"
-    assert json.loads(gzip.decompress(body))["items"][0]["citizen_key"] == "ck"
+    sent = json.loads(gzip.decompress(body))["items"][0]
+    assert "holder-key-of-nino" not in json.dumps(sent) and not {"holder", "citizen_key"} & set(sent)  # the holder key stays here
     assert {"X-Kiosk-Key", "X-Kiosk-Date", "X-Kiosk-Nonce", "X-Kiosk-Signature"} <= set(headers)
 
 
@@ -291,14 +292,14 @@ def test_413_halves_the_batch_and_a_single_oversized_item_is_rejected(tmp_path: 
     """GIVEN four queued items and a hub whose limit is lower than ours WHEN it answers 413 to four THEN the engine
     sends two and two; and an item refused alone with 413 is marked rejected "too_large", not retried for ever."""
     engine, box = _engine(tmp_path, peer)
-    ids = [box.enqueue(service="s", sealed=bytes([i]) * 60, citizen_key=None).id for i in range(4)]
+    ids = [box.enqueue(service="s", sealed=bytes([i]) * 60, holder=None).id for i in range(4)]
     statuses = (200, {}, b'{"statuses": [], "cursor": "0"}')
     peer.replies = [(413, {}, b'{"error": "too_large"}'), _verdicts(ids[:2]), _verdicts(ids[2:]), statuses]
     report = engine.sync_once()
     sizes = [len(json.loads(gzip.decompress(body))["items"]) for m, p, h, body in peer.seen if p == "/v1/submissions"]
     assert sizes == [4, 2, 2] and report.error is None
     assert {box.get(i).state for i in ids} == {SubmissionState.DELIVERED}
-    big = box.enqueue(service="s", sealed=b"x" * 60, citizen_key=None).id
+    big = box.enqueue(service="s", sealed=b"x" * 60, holder=None).id
     peer.replies = [(413, {}, b'{"error": "too_large"}'), statuses]
     engine.sync_once()
     assert box.get(big).state is SubmissionState.REJECTED and box.get(big).reason == "too_large"
