@@ -81,4 +81,4 @@ class CitizenSession:
     def is_empty(self) -> bool:
         """True when nothing about a citizen is held."""
         return (self.citizen is None and self.card is None and not self.answers and self.result is None
-                and self.pin_flow is None and self.my_requests is None)
+                and self.pin_flow is None and self.my_requests is None and self.presence is None)

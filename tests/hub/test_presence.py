@@ -6,8 +6,10 @@ Every test runs on SQLite and on PostgreSQL (the ``engine`` parameter of ``tests
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -249,3 +251,28 @@ def test_a_tampered_token_does_not_verify(certs: CitizenCerts, change: Any, reas
     token = card_token(certs.good, "K", certs.now).to_json()
     with pytest.raises(PresenceRefused, match=reason):
         verifier.verify(change(token), kiosk_id="K")
+
+
+def test_requests_kept_before_the_hub_named_citizens_are_found_after_its_start(sno: SignedClient,
+                                                                               certs: CitizenCerts) -> None:
+    """GIVEN a request stored before migration 0004 (no citizen lookup) and one whose payload cannot be opened
+    WHEN the hub starts (``kiosk hub serve`` runs ``index_missing``) THEN the first is named and "my requests"
+    finds it; the unreadable one is marked so it is not tried again."""
+    from sqlalchemy import insert
+
+    from hub.admission import Admission, index_missing
+    from hub.schema import submissions
+
+    hub = sno.hub
+    old = request_item(hub.seal_public_key, personal_number=NINO, submitted_at=real_now(), token=None)
+    with hub.store.write() as db:
+        for request_id, sealed in ((old["id"], base64.b64decode(old["sealed"])), (str(uuid.uuid4()), b"x" * 80)):
+            db.execute(insert(submissions).values(
+                kiosk_id=sno.kiosk.kiosk_id, id=request_id, receipt_no=f"K-{request_id[:8]}", service="s",
+                created_at=real_now().isoformat(), citizen=None, synthetic=0, sealed=sealed,
+                received_at=real_now().isoformat(), state="received", changed_at=real_now().isoformat()))
+    assert index_missing(hub.store, Admission(hub.keys, None)) == 2
+    assert sorted(r[0] != "" for r in hub.query("SELECT citizen FROM submissions")) == [False, True]
+    assert index_missing(hub.store, Admission(hub.keys, None)) == 0
+    answer = sno.call("POST", "/v1/my-requests", json.dumps({"presence": login(sno, certs).to_json()}).encode())
+    assert [r["id"] for r in answer.json()["requests"]] == [old["id"]]

@@ -9,6 +9,8 @@ from kiosk.ports import PaperState, PinKind, PinState
 from kiosk.services import Services
 from kiosk.session import Step
 from offline.outbox import SubmissionState
+from protocol.certificates import card_signature_valid
+from protocol.presence import PresenceToken
 from protocol.sealing import open_sealed
 
 PHONE = "599123456"
@@ -52,8 +54,14 @@ def test_whole_journey_queues_durably_then_prints(services: Services) -> None:
     payload = open_sealed(services.demo.hub_private_key, row[0])
     assert payload["citizen"]["personal_number"] == DEMO_CITIZEN["personal_number"]
     assert payload["answers"] == {"purpose": "bank", "phone": PHONE, "consent": "yes"}
+    # the card's proof of presence goes sealed with it: the login challenge the card signed (no hub here: no nonce)
+    token = PresenceToken.from_json(payload["presence"])
+    assert token.challenge.kiosk_id == services.settings.kiosk.kiosk_id and token.challenge.hub_nonce is None
+    assert token.certificate == services.demo.pki.citizen_auth.der
+    assert card_signature_valid(services.demo.pki.citizen_auth.cert, token.challenge.to_be_signed(), token.signature)
+    assert journey.session.presence == token
     services.demo.reader.remove()
-    assert journey.step is Step.ATTRACT and journey.session.is_empty
+    assert journey.step is Step.ATTRACT and journey.session.is_empty and journey.session.presence is None
 
 
 def test_database_file_holds_no_personal_data(services: Services) -> None:

@@ -116,3 +116,31 @@ def test_receipt_numbers_follow_the_kiosks_local_day(tmp_path: Path) -> None:
     numbers.append(box.enqueue(service="s", sealed=b"x", holder=None).receipt_no)
     box.close()
     assert numbers == ["KSK-0007-261121-0001", "KSK-0007-261122-0001"]
+
+
+def test_an_outbox_from_before_holder_keys_drops_its_keyed_hashes(tmp_path: Path) -> None:
+    """GIVEN an outbox made before migration m005, a request filed under the old keyed hash of a personal number
+    WHEN the new kiosk opens it THEN the column is the holder key, the old hash is gone, the request is kept and
+    still sent; a request queued now is found by its holder key."""
+    path = tmp_path / "outbox.sqlite"
+    _outbox(path).close()
+    with sqlite3.connect(path) as db:  # back to the schema of m004, with an old row
+        db.execute("DROP INDEX idx_submissions_holder")
+        db.execute("ALTER TABLE submissions RENAME COLUMN holder TO citizen_key")
+        db.execute("CREATE INDEX idx_submissions_citizen_key ON submissions (citizen_key)")
+        db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm005_holder'")
+    with sqlite3.connect(path) as db:
+        db.execute("INSERT INTO submissions (id, receipt_no, service, state, created_at, state_changed_at, sealed, "
+                   "citizen_key, synthetic) VALUES ('00000000-0000-4000-8000-000000000001', 'KSK-0007-261120-0001', "
+                   "'s', 'queued', ?, ?, x'00', 'e3b0c442' || hex(randomblob(28)), 0)",
+                   [NOW.isoformat(), NOW.isoformat()])
+    box = _outbox(path)
+    try:
+        columns = {row[1] for row in box.db.execute("PRAGMA table_info(submissions)").fetchall()}
+        assert "holder" in columns and "citizen_key" not in columns
+        assert box.db.execute("SELECT holder FROM submissions").fetchall() == [(None,)]
+        assert [i.receipt_no for i in box.claim_batch(10, 10**6)] == ["KSK-0007-261120-0001"]
+        mine = box.enqueue(service="s", sealed=b"y", holder=holder_key("KSK-0007", b"certificate"))
+        assert [s.id for s in box.requests_for(holder_key("KSK-0007", b"certificate"))] == [mine.id]
+    finally:
+        box.close()
