@@ -12,8 +12,8 @@ import requests
 from nacl.signing import SigningKey
 
 from hub import enrolment
-from protocol.wire import HEADER_SIGNATURE, sign_request
 from protocol.sealing import PayloadSealer
+from protocol.wire import HEADER_SIGNATURE, sign_request
 from tests.fixtures.hub_server import RunningHub, start_hub
 
 
