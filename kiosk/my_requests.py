@@ -89,7 +89,7 @@ class MyRequests:
     def lookup(self, presence: PresenceToken) -> MyRequestsResult:
         """The citizen's requests: hub first (with this kiosk's unsent ones added), else this kiosk's."""
         local = self._local(holder_key(self._kiosk_id, presence.certificate))
-        if self._remote is not None:
+        if self._remote is not None and presence.challenge.hub_nonce:  # the hub answers fresh logins only
             try:
                 remote = self._remote(presence)
             except (HubUnreachable, OSError) as exc:  # requests' errors are OSErrors too

@@ -15,7 +15,7 @@ from protocol.presence import Challenge, PresenceToken, holder_key
 KIOSK = "KSK-0001"
 T0 = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.timezone.utc)
 # Only the certificate's bytes matter here (the holder key); the hub verifies tokens (tests/hub/test_presence.py).
-TOKEN = PresenceToken(Challenge.fresh(KIOSK, T0), b"certificate of Nino", b"signature")
+TOKEN = PresenceToken(Challenge.fresh(KIOSK, T0, "hub-nonce"), b"certificate of Nino", b"signature")
 OTHER = PresenceToken(Challenge.fresh(KIOSK, T0), b"certificate of Giorgi", b"signature 2")
 
 
@@ -91,3 +91,16 @@ def test_hub_unreachable_error_also_falls_back(outbox: Outbox) -> None:
 def test_unknown_hub_state_has_words_too() -> None:
     """GIVEN a state the kiosk does not know WHEN shown THEN it has the generic key, not a crash."""
     assert RequestSummary("x", "y", T0, "archived").state_key == "requests.state.unknown"
+
+
+def test_a_login_made_offline_does_not_ask_the_hub(outbox: Outbox) -> None:
+    """GIVEN a session whose login had no hub nonce (the hub was out of reach) WHEN "my requests" is asked
+    THEN the hub is not asked (it answers fresh logins only) and the kiosk's list is shown."""
+    offline_login = PresenceToken(Challenge.fresh(KIOSK, T0), TOKEN.certificate, b"signature")
+    outbox.enqueue(service="residence_certificate", sealed=b"a", holder=holder_key(KIOSK, TOKEN.certificate))
+
+    def hub(_token: PresenceToken) -> list[RequestSummary]:
+        raise AssertionError("the hub was asked")
+
+    result = MyRequests(kiosk_id=KIOSK, local=outbox_source(outbox), remote=hub).lookup(offline_login)
+    assert result.source is Source.KIOSK and len(result.requests) == 1
