@@ -46,6 +46,7 @@ from hub.models import (
     StatusesAnswer,
     SubmissionItem,
 )
+from hub.office import pages as office
 from hub.presence import NONCE_PURPOSE, NonceIssuer, PresenceRefused, PresenceVerifier, record_session
 from hub.store import HubDatabase
 from protocol import __version__
@@ -163,6 +164,7 @@ def create_app(store: HubDatabase, keys: HubKeys, limits: Limits | None = None, 
         return body
 
     metrics.install(app, store)
+    office.install(app, store, keys, presence, secure_cookies=bool(public_url and public_url.startswith("https:")))
     # Verdicts and status pages shrink to a third on the slow rural links; documents stay signed
     # over their uncompressed bytes (the client's transport undoes the compression).
     app.add_middleware(GZipMiddleware, minimum_size=1024)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, Row, func, insert, select, update
@@ -144,15 +145,41 @@ def next_status_seq(db: Connection) -> int:
     return int(row[0])
 
 
+class StatusConflict(Exception):
+    """The request changed since the clerk looked at it: ``state`` is what it is now."""
+
+    def __init__(self, state: str) -> None:
+        super().__init__(state)
+        self.state = state
+
+
+_ANY = object()
+
+
 def set_status(store: HubDatabase, submission_id: str, state: HubState, reason: str | None = None,
-               kiosk_id: str | None = None) -> None:
-    """Change a submission's state; it enters the statuses feed of the kiosk that sent it."""
+               kiosk_id: str | None = None, *, expect_seq: object = _ANY,
+               also: Callable[[Connection], None] | None = None) -> int:
+    """Change a submission's state; it enters the statuses feed of the kiosk that sent it. Returns its status number.
+
+    ``expect_seq``: the status number the change was decided on (None: never changed); when the request
+    moved on meanwhile, ``StatusConflict`` and nothing changes (two clerks never overwrite each other).
+    ``also(db)`` runs in the same transaction (the office's audit entry).
+    """
     now = store.now()
     with store.write() as db:
         kiosk_id = _which_kiosk(db, submission_id, kiosk_id)
+        where = [_s.kiosk_id == kiosk_id, _s.id == submission_id]
+        if expect_seq is not _ANY:
+            where.append(_s.status_seq.is_not_distinct_from(expect_seq))
         seq = next_status_seq(db)
-        db.execute(update(submissions).where(_s.kiosk_id == kiosk_id, _s.id == submission_id)
-                   .values(state=state.value, reason=reason, changed_at=now, status_seq=seq))
+        done = db.execute(update(submissions).where(*where)
+                          .values(state=state.value, reason=reason, changed_at=now, status_seq=seq))
+        if done.rowcount == 0:
+            current = db.execute(select(_s.state).where(_s.kiosk_id == kiosk_id, _s.id == submission_id)).scalar_one()
+            raise StatusConflict(current)  # the transaction rolls back: the status number taken too
         if state is not HubState.RECEIVED:  # one SMS per change, sent by a serving hub (hub.notifier)
             db.execute(insert(notifications).values(kiosk_id=kiosk_id, submission_id=submission_id, status_seq=seq,
                                                     state=state.value, created_at=now, next_attempt_at=now))
+        if also is not None:
+            also(db)
+    return seq

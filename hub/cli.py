@@ -113,6 +113,16 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
     revoke = command("revoke", "refuse every further request from a kiosk (stolen, retired)",
                      "Revoke a kiosk: the hub answers its requests 401 unknown_kiosk from now on.")
     revoke.add_argument("kiosk_id")
+    users = command("office-user", "people of the back office on the web (/office/)",
+                    "Add a back-office user (the password is typed twice at a terminal, or read from standard "
+                    "input), disable one (their sessions end), or reset a password. --totp enrols a second factor "
+                    "and prints its otpauth:// URI for an authenticator app.")
+    users.add_argument("action", choices=("add", "disable", "reset"))
+    users.add_argument("username")
+    users.add_argument("--role", choices=("clerk", "supervisor", "technician", "admin"),
+                       help="add: what they may do (clerk: requests, technician: kiosks, supervisor: figures, "
+                       "admin: all)")
+    users.add_argument("--totp", action="store_true", help="add: enrol a TOTP second factor")
     move = sub.add_parser("migrate-db", parents=[common],
                           help="copy a hub's database into a new one (SQLite → PostgreSQL)",
                           description="Copy every row of a hub database into another, empty one with the same schema "

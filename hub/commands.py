@@ -301,10 +301,54 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
+def _new_password() -> str:
+    """The password, typed twice without echo at a terminal, or the first line of standard input."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\n")
+    import getpass
+
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != first:
+        raise CommandFailed("the two passwords differ")
+    return first
+
+
+def cmd_office_user(args: argparse.Namespace) -> int:
+    """Add, disable or reset a back-office user."""
+    from hub.office import audit
+    from hub.office.accounts import AccountError, Accounts, Role
+    from hub.office.sessions import OfficeSessions
+
+    store = _open(args)
+    accounts = Accounts(store, _keys(args))
+    try:
+        if args.action == "add":
+            if args.role is None:
+                raise CommandFailed("office-user add: give --role clerk|supervisor|technician|admin")
+            uri = accounts.add(args.username, Role(args.role), _new_password(), totp=args.totp)
+            print(f"{args.username}: added as {args.role}")
+            if uri:
+                print(f"second factor (scan or type into an authenticator app): {uri}")
+        elif args.action == "disable":
+            accounts.disable(args.username)
+            OfficeSessions(store, accounts).end_all(args.username)
+            print(f"{args.username}: disabled, signed out everywhere")
+        else:
+            accounts.reset(args.username, _new_password())
+            OfficeSessions(store, accounts).end_all(args.username)
+            print(f"{args.username}: new password set, signed out everywhere")
+    except AccountError as exc:
+        raise CommandFailed(str(exc)) from None
+    with store.write() as db:
+        audit.record(db, store.now(), "command-line", f"user:{args.action}", args.username,
+                     {"role": args.role} if args.role else None)
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "init": cmd_init, "serve": cmd_serve, "enroll-code": cmd_enroll_code, "stats": cmd_stats,
     "fleet": cmd_fleet, "list": cmd_list, "open": cmd_open, "set-status": cmd_set_status,
     "roles": cmd_roles, "publish-catalogue": cmd_publish_catalogue, "publish-crl": cmd_publish_crl,
-    "revoke": cmd_revoke, "migrate-db": cmd_migrate_db,
+    "revoke": cmd_revoke, "migrate-db": cmd_migrate_db, "office-user": cmd_office_user,
 }
 """Subcommand name → what it does."""

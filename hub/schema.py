@@ -190,6 +190,43 @@ audit_heads = Table(
     Column("problem_at", Text),
 )
 
+# The back office on the web (hub/office): its people, their login sessions, and an append-only log of
+# every action, each entry chained to the one before by its hash.
+office_users = Table(
+    "office_users", metadata,
+    Column("username", Text, primary_key=True),
+    Column("role", Text, nullable=False),  # clerk | supervisor | technician | admin
+    Column("password_hash", Text, nullable=False),  # argon2id
+    Column("totp", LargeBinary),  # the second factor's secret, sealed with a key derived from the hub's
+    Column("disabled", Integer, nullable=False, server_default="0"),
+    Column("failures", Integer, nullable=False, server_default="0"),
+    Column("locked_until", Text),
+    Column("created_at", Text, nullable=False),
+    Column("password_changed_at", Text, nullable=False),
+)
+
+office_sessions = Table(
+    "office_sessions", metadata,
+    Column("token_hash", Text, primary_key=True),  # SHA-256 of the cookie: a copied table opens no session
+    Column("username", Text, nullable=False),
+    Column("csrf", Text, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("expires_at", Text, nullable=False),
+    Index("idx_office_sessions_username", "username"),
+)
+
+office_audit = Table(
+    "office_audit", metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at", Text, nullable=False),
+    Column("username", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("target", Text),
+    Column("detail", Text),
+    Column("hash", Text, nullable=False),  # SHA-256 over the previous entry's hash and this entry
+)
+
 TABLES_IN_ORDER = [kiosks, enrol_codes, submissions, duplicates, rejections, counters, nonces, heartbeat_latest,
-                   heartbeats, documents, roles, audit_heads, notifications, presence_sessions]
+                   heartbeats, documents, roles, audit_heads, notifications, presence_sessions, office_users,
+                   office_sessions, office_audit]
 """Every table, in the order ``migrate-db`` copies them."""

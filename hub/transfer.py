@@ -44,7 +44,7 @@ def copy_database(source: HubDatabase, target: HubDatabase,
             counts[table.name] = copied
             progress(table.name, copied)
         if dst.dialect.name == "postgresql":
-            for serial in ("heartbeats", "notifications"):
+            for serial in ("heartbeats", "notifications", "office_audit"):
                 dst.execute(text(f"SELECT setval(pg_get_serial_sequence('{serial}', 'id'),"
                                  f" GREATEST((SELECT MAX(id) FROM {serial}), 1))"))
     with target.read() as db:

@@ -9,15 +9,11 @@ signature, and both travel inside the sealed payload so the agency can check the
 from __future__ import annotations
 
 import base64
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa, utils
 
 from kiosk.identity import (
     CertificateValidator,
@@ -29,10 +25,12 @@ from kiosk.identity import (
     wipe,
 )
 from kiosk.ports import IdCard
-
-SIGNATURE_FIELD = "qualified_signature"  # the payload key; everything else in the payload is signed
-RSA_ALGORITHM = "RSASSA-PKCS1-v1_5-SHA256"
-EC_ALGORITHM = "ECDSA-SHA256"
+from protocol.qualified_signature import (
+    SignatureMismatch,
+    digest_algorithm,
+    document_digest,
+    signer_of,
+)
 
 
 class SignatureInvalid(IdentityError):
@@ -51,21 +49,6 @@ class SignerMismatch(IdentityError):
     """The signing certificate names another person than the one who logged in."""
 
     translation_key = "error.signer_mismatch"
-
-
-def canonical_form(document: Mapping[str, Any]) -> bytes:
-    """The document's RFC 8785 (JCS) canonical UTF-8 bytes, which is what gets hashed and signed."""
-    import rfc8785  # only a signed request needs it: not loaded before the first frame
-
-    try:
-        return rfc8785.dumps(document)
-    except rfc8785.CanonicalizationError as exc:
-        raise ValueError(f"document cannot be canonicalised: {exc}") from None
-
-
-def document_digest(document: Mapping[str, Any]) -> bytes:
-    """SHA-256 of the canonical form."""
-    return hashlib.sha256(canonical_form(document)).digest()
 
 
 @dataclass(frozen=True)
@@ -89,29 +72,18 @@ class QualifiedSignature:
 
 def verify_digest(cert: x509.Certificate, digest: bytes, signature: bytes) -> str:
     """Check ``signature`` over a SHA-256 ``digest`` with ``cert``'s key; returns the algorithm name."""
-    key = cert.public_key()
-    prehashed = utils.Prehashed(hashes.SHA256())
     try:
-        if isinstance(key, rsa.RSAPublicKey):
-            key.verify(signature, digest, padding.PKCS1v15(), prehashed)
-            return RSA_ALGORITHM
-        if isinstance(key, ec.EllipticCurvePublicKey):
-            key.verify(signature, digest, ec.ECDSA(prehashed))
-            return EC_ALGORITHM
-    except InvalidSignature:
-        raise SignatureInvalid("signature does not verify") from None
-    raise SignatureInvalid("unsupported key type")
+        return digest_algorithm(cert, digest, signature)
+    except SignatureMismatch as exc:
+        raise SignatureInvalid(str(exc)) from None
 
 
 def verify_signed_payload(payload: Mapping[str, Any]) -> x509.Certificate:
     """The receiving side: check the payload's qualified signature; returns the signer's certificate."""
-    signed = payload[SIGNATURE_FIELD]
-    document = {k: v for k, v in payload.items() if k != SIGNATURE_FIELD}
-    cert = parse_certificate(base64.b64decode(signed["certificate"]))
-    algorithm = verify_digest(cert, document_digest(document), base64.b64decode(signed["signature"]))
-    if algorithm != signed["algorithm"]:
-        raise SignatureInvalid("algorithm does not match the key")
-    return cert
+    try:
+        return signer_of(payload)
+    except SignatureMismatch as exc:
+        raise SignatureInvalid(str(exc)) from None
 
 
 class QualifiedSigner:

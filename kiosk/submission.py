@@ -18,10 +18,10 @@ from kiosk.i18n import Translator
 from kiosk.identity import Citizen
 from kiosk.ports import Receipt, ReceiptPrinter, Sealer
 from kiosk.receipts import HubPage, build_receipt, promises_sms, status_link
-from kiosk.signing import SIGNATURE_FIELD
 from offline.outbox import Outbox
 from protocol.catalogue import Catalogue, Service, localized
 from protocol.presence import PAYLOAD_FIELD, PresenceToken, holder_key
+from protocol.qualified_signature import SIGNATURE_FIELD
 
 log = logging.getLogger(__name__)
 

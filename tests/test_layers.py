@@ -52,6 +52,8 @@ OWNERS: dict[str, set[str]] = {
     "alembic": {"hub"},
     "psycopg": {"hub"},
     "prometheus_client": {"hub"},
+    "argon2": {"hub"},  # the back office's password hashes
+    "pyotp": {"hub"},
 }
 
 

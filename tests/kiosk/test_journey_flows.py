@@ -15,7 +15,8 @@ from kiosk.pin_flow import Stage
 from kiosk.ports import PinKind, PinState
 from kiosk.services import Services
 from kiosk.session import Step
-from kiosk.signing import SIGNATURE_FIELD, SignatureInvalid, verify_signed_payload
+from kiosk.signing import SignatureInvalid, verify_signed_payload
+from protocol.qualified_signature import SIGNATURE_FIELD
 from protocol.sealing import open_sealed
 
 SIGNED_SERVICE = "municipality_letter"

@@ -14,16 +14,13 @@ from hardware.simulated_card import SimulatedIdCard
 from kiosk.identity import CertificateBadUsage, CertificateExpired, CertificateUntrusted, CertificateValidator, Citizen
 from kiosk.ports import CardCertificates, PinKind
 from kiosk.signing import (
-    RSA_ALGORITHM,
-    SIGNATURE_FIELD,
     NoSigningCertificate,
     QualifiedSigner,
     SignatureInvalid,
-    canonical_form,
-    document_digest,
     verify_digest,
     verify_signed_payload,
 )
+from protocol.qualified_signature import RSA_ALGORITHM, SIGNATURE_FIELD, canonical_form, document_digest
 from tests.fixtures.clock import WORLD_NOW
 
 CITIZEN = Citizen(DEMO_CITIZEN["personal_number"], DEMO_CITIZEN["given_name"], DEMO_CITIZEN["surname"])

@@ -1,0 +1,170 @@
+"""Every word of the back office, in its five languages (Georgian first), and the rejection reasons.
+
+A reason a clerk picks is stored in the words of the villager's own language (the request's), so the
+status page, the SMS and the kiosk's "my requests" say it as the villager reads it.
+"""
+
+from __future__ import annotations
+
+LANGUAGES = ("ka", "en", "ru", "az", "hy")
+LANGUAGE_NAMES = {"ka": "ქართული", "en": "English", "ru": "Русский", "az": "Azərbaycanca", "hy": "Հայերեն"}
+
+# key: (ka, en, ru, az, hy)
+_TEXTS: dict[str, tuple[str, str, str, str, str]] = {
+    "office": ("ბექ-ოფისი", "Back office", "Бэк-офис", "Bek-ofis", "Բեք-օֆիս"),
+    "nav.requests": ("მოთხოვნები", "Requests", "Заявления", "Müraciətlər", "Դիմումներ"),
+    "nav.fleet": ("კიოსკები", "Kiosks", "Терминалы", "Terminallar", "Տերմինալներ"),
+    "nav.language": ("ენა", "Language", "Язык", "Dil", "Լեզու"),
+    "signed_in": ("შესული ხართ როგორც {user} ({role})", "Signed in as {user} ({role})",
+                  "Вы вошли как {user} ({role})", "{user} kimi daxil olmusunuz ({role})",
+                  "Մուտք եք գործել որպես {user} ({role})"),
+    "logout": ("გასვლა", "Sign out", "Выйти", "Çıxış", "Ելք"),
+    "role.clerk": ("კლერკი", "clerk", "специалист", "mütəxəssis", "մասնագետ"),
+    "role.supervisor": ("ხელმძღვანელი", "supervisor", "руководитель", "rəhbər", "ղեկավար"),
+    "role.technician": ("ტექნიკოსი", "technician", "техник", "texnik", "տեխնիկ"),
+    "role.admin": ("ადმინისტრატორი", "administrator", "администратор", "administrator", "ադմինիստրատոր"),
+    "login.title": ("შესვლა", "Sign in", "Вход", "Giriş", "Մուտք"),
+    "login.username": ("მომხმარებელი", "Username", "Имя пользователя", "İstifadəçi adı", "Օգտանուն"),
+    "login.password": ("პაროლი", "Password", "Пароль", "Parol", "Գաղտնաբառ"),
+    "login.totp": ("კოდი აპლიკაციიდან (თუ ჩართულია)", "Code from your authenticator app (if enrolled)",
+                   "Код из приложения (если подключён)", "Tətbiqdən kod (qoşulubsa)",
+                   "Կոդը հավելվածից (եթե միացված է)"),
+    "login.submit": ("შესვლა", "Sign in", "Войти", "Daxil ol", "Մուտք գործել"),
+    "login.wrong": ("მომხმარებელი, პაროლი ან კოდი არასწორია.", "Wrong username, password or code.",
+                    "Неверное имя пользователя, пароль или код.", "İstifadəçi adı, parol və ya kod səhvdir.",
+                    "Օգտանունը, գաղտնաբառը կամ կոդը սխալ է։"),
+    "login.locked": ("ძალიან ბევრი წარუმატებელი ცდა: სცადეთ {minutes} წუთში.",
+                     "Too many failed attempts: try again in {minutes} minutes.",
+                     "Слишком много неудачных попыток: повторите через {minutes} мин.",
+                     "Həddən çox uğursuz cəhd: {minutes} dəqiqədən sonra yenidən cəhd edin.",
+                     "Չափազանց շատ անհաջող փորձեր. փորձեք {minutes} րոպե անց։"),
+    "login.disabled": ("ეს ანგარიში გათიშულია. მიმართეთ ადმინისტრატორს.",
+                       "This account is disabled. Ask an administrator.",
+                       "Эта учётная запись отключена. Обратитесь к администратору.",
+                       "Bu hesab deaktiv edilib. Administratora müraciət edin.",
+                       "Այս հաշիվն անջատված է։ Դիմեք ադմինիստրատորին։"),
+    "login.code_needed": ("შეიყვანეთ კოდი აპლიკაციიდან.", "Enter the code from your authenticator app.",
+                          "Введите код из приложения.", "Tətbiqdən kodu daxil edin.", "Մուտքագրեք կոդը հավելվածից։"),
+    "csrf": ("ფორმას ვადა გაუვიდა. გთხოვთ, სცადოთ ხელახლა.", "The form had expired. Please try again.",
+             "Срок действия формы истёк. Попробуйте ещё раз.", "Formanın vaxtı bitib. Yenidən cəhd edin.",
+             "Ձևի ժամկետն անցել է։ Փորձեք կրկին։"),
+    "forbidden": ("თქვენი როლი ამ გვერდზე წვდომას არ იძლევა.", "Your role does not give access to this page.",
+                  "Ваша роль не даёт доступа к этой странице.", "Rolunuz bu səhifəyə giriş vermir.",
+                  "Ձեր դերը այս էջ մուտք չի տալիս։"),
+    "not_found": ("ასეთი მოთხოვნა არ არსებობს.", "There is no such request.", "Такого заявления нет.",
+                  "Belə müraciət yoxdur.", "Նման դիմում չկա։"),
+    "requests.title": ("მოთხოვნები", "Requests", "Заявления", "Müraciətlər", "Դիմումներ"),
+    "filter.centre": ("ცენტრი", "Centre", "Центр", "Mərkəz", "Կենտրոն"),
+    "filter.service": ("სერვისი", "Service", "Услуга", "Xidmət", "Ծառայություն"),
+    "filter.state": ("მდგომარეობა", "State", "Состояние", "Vəziyyət", "Վիճակ"),
+    "filter.from": ("-დან (თარიღი)", "From (date)", "С (дата)", "Tarixdən", "Սկսած (ամսաթիվ)"),
+    "filter.to": ("-მდე (თარიღი)", "To (date)", "По (дата)", "Tarixədək", "Մինչև (ամսաթիվ)"),
+    "filter.receipt": ("ქვითრის ნომერი", "Receipt number", "Номер квитанции", "Qəbz nömrəsi", "Անդորրագրի համար"),
+    "filter.any": ("ყველა", "Any", "Любой", "Hamısı", "Բոլորը"),
+    "filter.apply": ("ჩვენება", "Show", "Показать", "Göstər", "Ցույց տալ"),
+    "col.receipt": ("ქვითარი", "Receipt", "Квитанция", "Qəbz", "Անդորրագիր"),
+    "col.received": ("მიღებულია", "Received", "Получено", "Alınıb", "Ստացվել է"),
+    "col.changed": ("შეიცვალა", "Changed", "Изменено", "Dəyişib", "Փոխվել է"),
+    "requests.none": ("შესაბამისი მოთხოვნები არ არის.", "No requests match.", "Подходящих заявлений нет.",
+                      "Uyğun müraciət yoxdur.", "Համապատասխան դիմումներ չկան։"),
+    "requests.shown": ("ნაჩვენებია {n}", "{n} shown", "Показано: {n}", "Göstərilir: {n}", "Ցուցադրված է՝ {n}"),
+    "state.received": ("მიღებულია", "Received", "Получено", "Alınıb", "Ստացված"),
+    "state.in_progress": ("მუშავდება", "In progress", "В работе", "İcradadır", "Ընթացքի մեջ"),
+    "state.closed": ("მზადაა გასატანად", "Ready to collect", "Готово к выдаче", "Təhvilə hazırdır",
+                     "Պատրաստ է ստանալու"),
+    "state.rejected": ("უარყოფილია", "Rejected", "Отклонено", "Rədd edilib", "Մերժված"),
+    "request.title": ("მოთხოვნა {receipt}", "Request {receipt}", "Заявление {receipt}", "Müraciət {receipt}",
+                      "Դիմում {receipt}"),
+    "request.back": ("← მოთხოვნები", "← Requests", "← Заявления", "← Müraciətlər", "← Դիմումներ"),
+    "request.citizen": ("მოქალაქე", "Citizen", "Гражданин", "Vətəndaş", "Քաղաքացի"),
+    "request.personal_number": ("პირადი ნომერი", "Personal number", "Личный номер", "Şəxsi nömrə", "Անձնական համար"),
+    "request.made": ("შეიქმნა", "Made", "Создано", "Yaradılıb", "Ստեղծվել է"),
+    "request.answers": ("პასუხები", "Answers", "Ответы", "Cavablar", "Պատասխաններ"),
+    "request.assisted": ("დაეხმარა თანამშრომელი", "Assisted by staff member", "С помощью сотрудника",
+                         "Əməkdaşın köməyi ilə", "Աշխատակցի օգնությամբ"),
+    "request.signature": ("კვალიფიციური ხელმოწერა", "Qualified signature", "Квалифицированная подпись",
+                          "Kvalifikasiyalı imza", "Որակավորված ստորագրություն"),
+    "request.presence": ("ბარათი იყო კიოსკში", "Card present at the kiosk", "Карта была в терминале",
+                         "Kart terminalda idi", "Քարտը տերմինալում էր"),
+    "check.verified": ("დადასტურებულია", "verified", "подтверждено", "təsdiqlənib", "հաստատված է"),
+    "check.failed": ("არ დასტურდება", "does not verify", "не подтверждается", "təsdiqlənmir", "չի հաստատվում"),
+    "check.none": ("არ არის", "none", "нет", "yoxdur", "չկա"),
+    "request.change": ("მდგომარეობის შეცვლა", "Change the state", "Изменить состояние", "Vəziyyəti dəyiş",
+                       "Փոխել վիճակը"),
+    "action.in_progress": ("ავიღე: მუშავდება", "Take it: in progress", "Взять в работу", "Götür: icradadır",
+                           "Վերցնել՝ ընթացքի մեջ"),
+    "action.closed": ("მზადაა გასატანად", "Ready to collect", "Готово к выдаче", "Təhvilə hazırdır",
+                      "Պատրաստ է ստանալու"),
+    "action.rejected": ("უარყოფა", "Reject", "Отклонить", "Rədd et", "Մերժել"),
+    "action.reason": ("უარყოფის მიზეზი", "Reason for rejecting", "Причина отказа", "İmtina səbəbi",
+                      "Մերժման պատճառը"),
+    "action.saved": ("შენახულია: {state}.", "Saved: {state}.", "Сохранено: {state}.", "Yadda saxlanıldı: {state}.",
+                     "Պահպանված է՝ {state}։"),
+    "action.conflict": ("ამასობაში სხვამ შეცვალა ეს მოთხოვნა (ახლა: {state}). ჯერ ნახეთ, შემდეგ შეცვალეთ.",
+                        "Someone else changed this request meanwhile (now: {state}). Look at it again before "
+                        "changing it.",
+                        "Пока вы смотрели, заявление изменил другой сотрудник (сейчас: {state}). Посмотрите его "
+                        "снова, прежде чем менять.",
+                        "Bu vaxt ərzində müraciəti başqası dəyişib (indi: {state}). Dəyişməzdən əvvəl yenidən baxın.",
+                        "Այդ ընթացքում դիմումը փոխել է մեկ ուրիշը (այժմ՝ {state})։ Նախքան փոխելը՝ նորից նայեք։"),
+    "action.need_reason": ("აირჩიეთ უარყოფის მიზეზი.", "Pick a reason for rejecting.", "Выберите причину отказа.",
+                           "İmtina səbəbini seçin.", "Ընտրեք մերժման պատճառը։"),
+    "fleet.title": ("კიოსკები", "Kiosks", "Терминалы", "Terminallar", "Տերմինալներ"),
+    "col.kiosk": ("კიოსკი", "Kiosk", "Терминал", "Terminal", "Տերմինալ"),
+    "col.health": ("მდგომარეობა", "Health", "Состояние", "Vəziyyət", "Վիճակ"),
+    "col.heartbeat": ("ბოლო კავშირი", "Last heard", "Последняя связь", "Son əlaqə", "Վերջին կապը"),
+    "col.queue": ("რიგში", "Queued", "В очереди", "Növbədə", "Հերթում"),
+    "col.oldest": ("ყველაზე ძველი", "Oldest waiting", "Самое старое", "Ən köhnə", "Ամենահինը"),
+    "col.printer": ("პრინტერი", "Printer", "Принтер", "Printer", "Տպիչ"),
+    "col.reader": ("წამკითხველი", "Card reader", "Считыватель", "Kart oxuyucu", "Քարտընթերցիչ"),
+    "col.version": ("ვერსია", "Version", "Версия", "Versiya", "Տարբերակ"),
+    "health.ok": ("წესრიგშია", "Healthy", "В порядке", "Qaydasındadır", "Կարգին է"),
+    "health.never": ("არასოდეს დაუკავშირდა", "Never heard from", "Ни разу не выходил на связь", "Heç əlaqə saxlamayıb",
+                     "Երբեք կապ չի հաստատել"),
+    "health.silent": ("დუმს {age}", "Silent for {age}", "Молчит {age}", "{age} səssizdir", "Լուռ է {age}"),
+    "health.revoked": ("გაუქმებულია", "Revoked", "Отозван", "Ləğv edilib", "Հետ կանչված"),
+    "health.audit": ("აუდიტის ჟურნალი გადაწერილია", "Audit log rewritten", "Журнал аудита переписан",
+                     "Audit jurnalı yenidən yazılıb", "Աուդիտի մատյանը վերագրված է"),
+    "health.paper_out": ("პრინტერში ქაღალდი გათავდა", "Printer out of paper", "В принтере нет бумаги",
+                         "Printerdə kağız bitib", "Տպիչում թուղթը վերջացել է"),
+    "health.paper_low": ("ქაღალდი თავდება", "Paper running low", "Бумага заканчивается", "Kağız azalır",
+                         "Թուղթը վերջանում է"),
+    "health.printer": ("პრინტერი: {state}", "Printer: {state}", "Принтер: {state}", "Printer: {state}",
+                       "Տպիչ՝ {state}"),
+    "health.no_reader": ("ბარათის წამკითხველი არ არის", "No card reader", "Нет считывателя карт",
+                         "Kart oxuyucu yoxdur", "Քարտընթերցիչ չկա"),
+    "health.queue": ("მოთხოვნები საათზე მეტია ელოდება", "Requests waiting for over an hour",
+                     "Заявления ждут больше часа", "Müraciətlər bir saatdan çoxdur gözləyir",
+                     "Դիմումները սպասում են մեկ ժամից ավելի"),
+    "age.minutes": ("{n} წთ", "{n} min", "{n} мин", "{n} dəq", "{n} րոպե"),
+    "age.hours": ("{n} სთ", "{n} h", "{n} ч", "{n} saat", "{n} ժ"),
+    "age.days": ("{n} დღე", "{n} days", "{n} дн.", "{n} gün", "{n} օր"),
+}
+
+# The reasons a clerk may give for rejecting, in the villager's words (key: ka, en, ru, az, hy).
+REJECTION_REASONS: dict[str, tuple[str, str, str, str, str]] = {
+    "missing_document": ("აკლია საჭირო დოკუმენტი", "a required document is missing", "не хватает нужного документа",
+                         "tələb olunan sənəd çatışmır", "պակասում է անհրաժեշտ փաստաթուղթը"),
+    "wrong_details": ("მონაცემები არასწორია", "the details given are wrong", "указаны неверные данные",
+                      "göstərilən məlumatlar səhvdir", "նշված տվյալները սխալ են"),
+    "not_eligible": ("ამ სერვისის მიღების უფლება არ გაქვთ", "you are not entitled to this service",
+                     "вы не имеете права на эту услугу", "bu xidmətə hüququnuz yoxdur",
+                     "դուք այս ծառայության իրավունք չունեք"),
+    "duplicate": ("იგივე მოთხოვნა უკვე შეტანილია", "the same request was already made", "такое заявление уже подано",
+                  "eyni müraciət artıq verilib", "նույն դիմումն արդեն ներկայացված է"),
+    "fee_unpaid": ("მოსაკრებელი არ არის გადახდილი", "the fee has not been paid", "пошлина не оплачена",
+                   "rüsum ödənilməyib", "տուրքը վճարված չէ"),
+}
+
+
+def t(language: str, key: str, **params: object) -> str:
+    """The text of ``key`` in ``language`` (Georgian when the language is unknown)."""
+    texts = _TEXTS[key]
+    text = texts[LANGUAGES.index(language) if language in LANGUAGES else 0]
+    return text.format(**params) if params else text
+
+
+def reason_text(code: str, language: str | None) -> str:
+    """A rejection reason in the villager's language (Georgian when unknown)."""
+    texts = REJECTION_REASONS[code]
+    return texts[LANGUAGES.index(language) if language in LANGUAGES else 0]

@@ -1,0 +1,228 @@
+"""The back office over HTTP (a browser drives it in test_office_browser.py): logins and their refusals,
+roles, CSRF, the security headers, a request's life with two clerks at once, and the audit.
+
+Every test runs on SQLite and on PostgreSQL (the ``engine`` parameter of ``tests/hub/conftest.py``).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from hub.office import audit
+from hub.office.accounts import Accounts, Role
+from tests.fixtures.clock import real_now
+from tests.fixtures.hub_server import REPO, RunningHub
+from tests.fixtures.presence import request_item
+from tests.hub.conftest import SignedClient
+
+PASSWORD = "correct horse battery"
+
+
+class Desk:
+    """A browser-like client of the office: keeps cookies, finds CSRF tokens in the pages it got."""
+
+    def __init__(self, hub: RunningHub) -> None:
+        self.hub = hub
+        self.http = requests.Session()
+        self.last = ""
+
+    def get(self, path: str) -> requests.Response:
+        answer = self.http.get(self.hub.url + path, timeout=10, allow_redirects=True)
+        self.last = answer.text
+        return answer
+
+    def csrf(self) -> str:
+        found = re.search(r'name="csrf" value="([^"]+)"', self.last)
+        assert found, "the page has no form with a CSRF token"
+        return found.group(1)
+
+    def post(self, path: str, fields: dict[str, str], *, with_csrf: bool = True) -> requests.Response:
+        data = {"csrf": self.csrf(), **fields} if with_csrf else fields
+        return self.http.post(self.hub.url + path, data=data, timeout=10, allow_redirects=False)
+
+    def login(self, username: str, password: str = PASSWORD, totp: str = "") -> requests.Response:
+        self.get("/office/login")
+        return self.post("/office/login", {"username": username, "password": password, "totp": totp})
+
+
+@pytest.fixture
+def accounts(hub_server: RunningHub) -> Accounts:
+    """The hub's office accounts: a clerk, a technician, an admin."""
+    made = Accounts(hub_server.store, hub_server.keys)
+    made.add("nino", Role.CLERK, PASSWORD)
+    made.add("levan", Role.CLERK, PASSWORD)
+    made.add("giorgi", Role.TECHNICIAN, PASSWORD)
+    return made
+
+
+@pytest.fixture
+def desk(hub_server: RunningHub, accounts: Accounts) -> Iterator[Desk]:
+    """A browser-like client, not signed in."""
+    made = Desk(hub_server)
+    yield made
+    made.http.close()
+
+
+def audit_actions(hub: RunningHub) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in hub.query("SELECT username, action FROM office_audit ORDER BY id")]
+
+
+def test_a_wrong_password_is_refused_in_words_and_locks_after_five(desk: Desk, hub_server: RunningHub) -> None:
+    """GIVEN a clerk WHEN the password is wrong THEN the login page says so (not whether the name exists), and
+    after five wrong ones in a row even the right password waits, with the minutes said; each try is audited."""
+    refused = desk.login("nino", "not the password")
+    assert (refused.status_code, refused.headers["location"]) == (303, "/office/login?problem=wrong&minutes=0")
+    assert "არასწორია" in desk.get(refused.headers["location"]).text  # Georgian first
+    assert desk.login("nobody", "not the password").headers["location"] == refused.headers["location"]
+    for _ in range(4):
+        desk.login("nino", "not the password")
+    locked = desk.login("nino", PASSWORD)
+    assert locked.headers["location"] == "/office/login?problem=locked&minutes=1"
+    assert "1" in desk.get(locked.headers["location"] + "&lang=en").text.split("try again in")[1][:4]
+    assert audit_actions(hub_server).count(("nino", "login_refused")) == 6
+
+
+def test_a_login_form_without_its_csrf_token_is_refused(desk: Desk) -> None:
+    """GIVEN a login form posted without the token the login page set WHEN sent THEN 403, nobody signed in."""
+    answer = desk.post("/office/login", {"username": "nino", "password": PASSWORD}, with_csrf=False)
+    assert answer.status_code == 403 and "office_session" not in answer.headers.get("set-cookie", "")
+
+
+def test_a_second_factor_is_asked_when_enrolled(hub_server: RunningHub, desk: Desk, accounts: Accounts) -> None:
+    """GIVEN an admin enrolled with TOTP WHEN the password alone is given THEN the code is asked;
+    a wrong code is refused; the right one signs in."""
+    uri = accounts.add("tamar", Role.ADMIN, PASSWORD, totp=True)
+    assert uri is not None and uri.startswith("otpauth://totp/") and "tamar" in uri
+    assert desk.login("tamar").headers["location"].startswith("/office/login?problem=code_needed")
+    assert desk.login("tamar", totp="000000").headers["location"].startswith("/office/login?problem=wrong")
+    assert desk.login("tamar", totp=accounts.totp_now("tamar")).headers["location"] == "/office/"
+
+
+def test_pages_need_a_session_the_right_role_and_carry_security_headers(desk: Desk, hub_server: RunningHub) -> None:
+    """GIVEN no session WHEN a page is asked THEN the login page; GIVEN a clerk WHEN the fleet is asked THEN 403
+    in words and audited; every page forbids scripts and framing, and the session cookie is HttpOnly, SameSite."""
+    assert desk.get("/office/requests").url.endswith("/office/login")
+    signed_in = desk.login("nino")
+    cookie = signed_in.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/office" in cookie
+    fleet = desk.get("/office/fleet")
+    assert fleet.status_code == 403 and "როლი" in fleet.text
+    assert ("nino", "refused") in audit_actions(hub_server)
+    page = desk.get("/office/requests")
+    csp = page.headers["content-security-policy"]
+    assert "script-src" not in csp and "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+    assert page.headers["x-frame-options"] == "DENY" and page.headers["cache-control"] == "no-store"
+    assert "<script" not in page.text and "style=" not in page.text
+
+
+def test_a_requests_life_two_clerks_and_the_kiosks_feed(hub_server: RunningHub, client: SignedClient,
+                                                        accounts: Accounts) -> None:
+    """GIVEN a request at the hub, two clerks with its page open
+    WHEN the first takes it (in progress) and the second, from the page as it was, marks it ready
+    THEN the second is told someone changed it meanwhile and nothing of theirs is kept; a rejection needs a
+    reason, which is stored in the villager's language; the kiosk's statuses feed brings each change once."""
+    item = request_item(hub_server.seal_public_key, personal_number="01024085083", submitted_at=real_now(),
+                        token=None, language="ru")
+    assert client.submit([item]).json()["results"][0]["result"] == "accepted"
+    page = f"/office/requests/{client.kiosk.kiosk_id}/{item['id']}"
+    first, second = Desk(hub_server), Desk(hub_server)
+    first.login("nino")
+    second.login("levan")
+    listed = first.get("/office/requests?state=received&lang=en")
+    assert item["receipt_no"] in listed.text
+    opened = first.get(page + "?lang=en")
+    assert "ნინო ბერიძე" in opened.text and "01024085083" in opened.text and "+995555123456" in opened.text
+    assert re.search(r'id="presence">\s*none', opened.text)
+    second.get(page)
+    assert first.post(page, {"state": "in_progress", "seen": ""}).headers["location"] == page + "?done=in_progress"
+    stale = second.post(page, {"state": "closed", "seen": ""})
+    assert stale.headers["location"] == page + "?conflict=in_progress"
+    assert "changed this request meanwhile" in second.get(stale.headers["location"] + "&lang=en").text
+    assert second.post(page, {"state": "rejected", "seen": "1"}).headers["location"].endswith("need_reason=1")
+    current = second.get(page)
+    seq = re.search(r'name="seen" value="(\d+)"', current.text)
+    assert seq is not None
+    done = second.post(page, {"state": "rejected", "seen": seq.group(1), "reason": "missing_document"})
+    assert done.headers["location"] == page + "?done=rejected"
+    states = [(s["state"], s["reason"]) for s in client.call("GET", "/v1/statuses?since=").json()["statuses"]]
+    assert states == [("rejected", "не хватает нужного документа")]
+    actions = audit_actions(hub_server)
+    assert ("nino", "state:in_progress") in actions and ("levan", "state:rejected") in actions
+    assert ("levan", "state:closed") not in actions
+
+
+def test_a_change_without_the_forms_token_changes_nothing(hub_server: RunningHub, client: SignedClient,
+                                                          desk: Desk) -> None:
+    """GIVEN a signed-in clerk WHEN a state change arrives without the session's CSRF token (another site's
+    form) THEN 403 and the request keeps its state."""
+    item = request_item(hub_server.seal_public_key, personal_number="01024085083", submitted_at=real_now(), token=None)
+    client.submit([item])
+    desk.login("nino")
+    page = f"/office/requests/{client.kiosk.kiosk_id}/{item['id']}"
+    desk.get(page)
+    forged = desk.post(page, {"state": "closed", "seen": "", "csrf": "guessed"}, with_csrf=False)
+    assert forged.status_code == 403
+    assert hub_server.query("SELECT state FROM submissions") == [("received",)]
+
+
+def test_the_audit_is_a_chain_the_database_will_not_rewrite(hub_server: RunningHub, desk: Desk) -> None:
+    """GIVEN actions in the office WHEN the audit is checked THEN its chain is whole; an UPDATE or a DELETE of an
+    entry is refused by the database itself."""
+    desk.login("nino")
+    desk.login("nino", "wrong password!")
+    with hub_server.store.read() as db:
+        assert audit.verify(db) is None
+    for statement in ("UPDATE office_audit SET username = 'x'", "DELETE FROM office_audit"):
+        with pytest.raises(DBAPIError, match="append-only"), hub_server.store.write() as db:
+            db.execute(text(statement))
+    assert len(audit_actions(hub_server)) == 2
+
+
+def test_office_user_from_the_command_line(hub_server: RunningHub, accounts: Accounts) -> None:
+    """GIVEN ``kiosk hub office-user add`` with the password on standard input WHEN the new clerk signs in
+    THEN it works; ``disable`` ends the session at once; ``reset`` lets them in again with the new password."""
+    def hub_cli(*argv: str, password: str = "") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "entrypoints", "hub", *argv, *hub_server.cli_args()],
+                              input=password + "\n", capture_output=True, text=True, cwd=REPO, timeout=60)
+
+    made = hub_cli("office-user", "add", "eka", "--role", "clerk", password=PASSWORD)
+    assert made.returncode == 0, made.stderr
+    short = hub_cli("office-user", "add", "dato", "--role", "clerk", password="short")
+    assert short.returncode == 1 and "at least 10" in short.stderr
+    desk = Desk(hub_server)
+    assert desk.login("eka").headers["location"] == "/office/"
+    assert desk.get("/office/requests").status_code == 200
+    assert hub_cli("office-user", "disable", "eka").returncode == 0
+    assert desk.get("/office/requests").url.endswith("/office/login")
+    assert desk.login("eka").headers["location"].startswith("/office/login?problem=disabled")
+    assert hub_cli("office-user", "reset", "eka", password="another long one").returncode == 0
+    assert desk.login("eka", "another long one").headers["location"] == "/office/"
+
+
+def test_fleet_puts_silent_and_unhealthy_kiosks_first(hub_server: RunningHub, desk: Desk, client: SignedClient) -> None:
+    """GIVEN a kiosk that beats with a healthy printer, one out of paper, and one never heard from
+    WHEN a technician opens the fleet THEN the silent one is first, the one out of paper next, the healthy last."""
+    import json
+
+    healthy = client
+    paperless = hub_server.enroll_kiosk("Kazbegi")
+    silent = hub_server.enroll_kiosk("Mestia")
+    beat: dict[str, Any] = {"version": "1.0", "queue": {"queued": 0}, "printer": "ready", "reader": "1 reader(s)"}
+    assert healthy.call("POST", "/v1/heartbeat", json.dumps(beat).encode()).status_code == 200
+    out = json.dumps({**beat, "printer": "paper_out"}).encode()
+    assert requests.post(hub_server.url + "/v1/heartbeat", data=out, timeout=10, headers={
+        **paperless.sign("POST", "/v1/heartbeat", out), "Content-Type": "application/json"}).status_code == 200
+    desk.login("giorgi")
+    page = desk.get("/office/fleet?lang=en").text
+    order = [page.index(f'id="kiosk-{k}"') for k in (silent.kiosk_id, paperless.kiosk_id, healthy.kiosk.kiosk_id)]
+    assert order == sorted(order)
+    assert "Never heard from" in page and "Printer out of paper" in page and "Healthy" in page
