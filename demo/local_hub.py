@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import os
+import secrets
 import socket
 import threading
 from collections.abc import Callable
@@ -97,6 +99,29 @@ def serve_in_thread(db_path: Path, *, host: str = "127.0.0.1", port: int = 0,
         store.close()
 
     return LocalHub(url, db_path, keys, store, stop)
+
+
+DEMO_OFFICE_USERS = (("demo-clerk", "clerk"), ("demo-tech", "technician"), ("demo-admin", "admin"))
+
+
+def demo_office_password(hub: LocalHub) -> str:
+    """The demo back office's people (a clerk, a technician, an admin), made once with one random password,
+    kept 0600 beside the hub's database so each demo run prints the same login."""
+    from hub.office.accounts import Accounts, Role
+
+    kept = hub.db_path.with_name("office-password")
+    if kept.exists():
+        password = kept.read_text(encoding="ascii").strip()
+    else:
+        password = secrets.token_urlsafe(12)
+        fd = os.open(kept, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(password + "\n")
+    accounts = Accounts(hub.store, hub.keys)
+    for username, role in DEMO_OFFICE_USERS:
+        if accounts.role_of(username) is None:
+            accounts.add(username, Role(role), password)
+    return password
 
 
 def enroll_with_local_hub(settings: Settings, trust_anchors: Path | None = None) -> LocalHub:

@@ -5,7 +5,9 @@ Two checks the headless tour runs against its local hub once the villager's jour
 * a forged request — signed with this kiosk's own device key, as a thief who carried the kiosk away
   could sign, in the demo citizen's name, but without the card — must be refused by the hub;
 * a second kiosk (another centre, enrolled with the same hub) asked "my requests" by the same card
-  must list the requests made at the first.
+  must list the requests made at the first;
+* the demo clerk, signed in to the back office, marks the tour's first request ready to collect: the
+  kiosk's next sync and the villager's status page must show it.
 
 Each writes what it saw as JSON next to the tour's pictures and says ``ok`` or ``FAILED``.
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -93,4 +96,40 @@ def second_kiosk(settings: Settings, hub: Any, target: Path, made: list[str]) ->
     missing = set(made) - {r["receipt_no"] for r in listed}
     if result.source.value != "hub" or missing:
         return f"the second kiosk's list came from {result.source.value} and lacks {sorted(missing)}"
+    return None
+
+
+def office_closes_request(services: Any, hub: Any, password: str, receipt_no: str, status_url: str,
+                          target: Path) -> str | None:
+    """The demo clerk signs in to the back office (as a browser does: cookies, CSRF tokens), finds the request
+    by its receipt number and marks it ready to collect; the kiosk's next sync and the villager's page show it."""
+    base = f"{hub.url}/office"
+
+    def csrf(page: str) -> str:
+        found = re.search(r'name="csrf" value="([^"]+)"', page)
+        return found.group(1) if found else ""
+
+    with requests.Session() as browser:
+        login = browser.get(f"{base}/login", timeout=10)
+        signed_in = browser.post(f"{base}/login", timeout=10, data={
+            "csrf": csrf(login.text), "username": "demo-clerk", "password": password})
+        listed = browser.get(f"{base}/requests", params={"receipt": receipt_no, "lang": "en"}, timeout=10)
+        link = re.search(r'href="(/office/requests/[^"]+)"', listed.text)
+        if not signed_in.ok or link is None:
+            return f"the demo clerk could not find {receipt_no} in the back office"
+        page = browser.get(hub.url + link.group(1), timeout=10)
+        seen = re.search(r'name="seen" value="(\d*)"', page.text)
+        done = browser.post(hub.url + link.group(1), timeout=10, data={
+            "csrf": csrf(page.text), "state": "closed", "seen": seen.group(1) if seen else ""})
+        if "Ready to collect" not in done.text and "მზადაა" not in done.text:
+            return "the back office did not take the change"
+    services.sync.sync_once()
+    kept = next((s for s in services.outbox.list() if s.receipt_no == receipt_no), None)
+    villager = requests.get(status_url + ("&" if "?" in status_url else "?") + "lang=en", timeout=10)
+    seen_by = {"kiosk": kept.hub_state.value if kept and kept.hub_state else None,
+               "status_page": "Ready" in villager.text}
+    target.write_text(json.dumps({"receipt_no": receipt_no, "closed_by": "demo-clerk", **seen_by}, indent=1) + "\n",
+                      encoding="utf-8")
+    if seen_by != {"kiosk": "closed", "status_page": True}:
+        return f"the change did not reach everyone: {seen_by}"
     return None

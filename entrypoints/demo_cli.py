@@ -56,12 +56,18 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _after_the_tour(settings: Settings, services: Any, hub: Any, out: Path) -> int:
-    """The hub refuses a thief's request; a second centre lists the tour's requests for the same card."""
-    from entrypoints.demo_checks import forged_request, second_kiosk
+    """The hub refuses a thief's request; a second centre lists the tour's requests for the same card; the demo
+    clerk closes one in the back office and the kiosk and the villager's page see it."""
+    from demo.local_hub import demo_office_password
+    from entrypoints.demo_checks import forged_request, office_closes_request, second_kiosk
 
-    made = [record.receipt.receipt_no for record in services.demo.printer.receipts]
+    receipts = [record.receipt for record in services.demo.printer.receipts]
+    made = [receipt.receipt_no for receipt in receipts]
     problems = {"forged-request-refused": forged_request(settings, out / "forged-request.json"),
                 "second-kiosk-my-requests": second_kiosk(settings, hub, out / "second-kiosk-my-requests.json", made)}
+    if receipts:
+        problems["office-closes-request"] = office_closes_request(
+            services, hub, demo_office_password(hub), made[0], receipts[0].qr_url, out / "office-closed.json")
     for name, problem in problems.items():
         print(f"ok      {name}" if problem is None else f"FAILED  {name}: {problem}")
     return 1 if any(problems.values()) else 0
@@ -75,10 +81,14 @@ def _local_hub(settings: Settings, demo: Any) -> Any:
     if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("uvicorn") is None:
         log.warning("the hub extra is not installed: the demo queues requests without a hub")
         return None
-    from demo.local_hub import enroll_with_local_hub
+    from demo.local_hub import DEMO_OFFICE_USERS, demo_office_password, enroll_with_local_hub
 
     anchors = demo.pki.write_trust_anchors(settings.kiosk.data_dir / "local-hub" / "anchors") if demo else None
-    return enroll_with_local_hub(settings, anchors)
+    hub = enroll_with_local_hub(settings, anchors)
+    password = demo_office_password(hub)
+    people = ", ".join(f"{name} ({role})" for name, role in DEMO_OFFICE_USERS)
+    print(f"Back office: {hub.url}/office/  sign in as {people}, password {password}", flush=True)
+    return hub
 
 
 def _staff_tour(out: Path, langs: list[str], report_path: Path | None) -> int:

@@ -56,6 +56,21 @@ def _services(body: bytes) -> dict[str, Any]:
     return {s["id"]: s for s in json.loads(body).get("services", []) if isinstance(s, dict) and "id" in s}
 
 
+def _words(value: Any, lang: str, fallback: str) -> str:
+    return (value.get(lang) or value.get("en") or fallback) if isinstance(value, dict) else fallback
+
+
+def service_words(store: HubDatabase, service_id: str, lang: str) -> tuple[str, dict[str, str], dict[str, str]]:
+    """A service's title in ``lang``, its fields' labels and its choices' labels (by id), from the catalogue in
+    force; ids stand in for what the catalogue does not name."""
+    service = _services(_catalogue_bytes(store)).get(service_id, {})
+    fields = [f for f in service.get("fields", []) if isinstance(f, dict) and "id" in f]
+    labels = {f["id"]: _words(f.get("label"), lang, f["id"]) for f in fields}
+    options = {f"{f['id']}={c['id']}": _words(c.get("label"), lang, c["id"]) for f in fields
+               for c in f.get("choices", []) if isinstance(c, dict) and "id" in c}
+    return _words(service.get("title"), lang, service_id), labels, options
+
+
 def find(store: HubDatabase, kiosk_id: str, token: str, language: str | None) -> StatusView | None:
     """The request behind a QR code, in ``language`` (chosen on the page) or else the request's own, or None."""
     s = submissions.c

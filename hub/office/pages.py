@@ -28,6 +28,7 @@ from hub.office.accounts import Accounts, LoginRefused, Role
 from hub.office.sessions import COOKIE, LIFETIME, OfficeSessions, Session, csrf_ok
 from hub.office.views import Filters, choices, citizen_name, find_requests, fleet_health, open_request
 from hub.presence import PresenceVerifier
+from hub.status_page import service_words
 from hub.store import HubDatabase
 
 PREFIX = "/office"
@@ -190,8 +191,12 @@ def office_router(store: HubDatabase, keys: HubKeys, presence: PresenceVerifier 
                           day_from=_day(q.get("from")), day_to=_day(q.get("to")), receipt=q.get("receipt", ""))
         found = find_requests(store, filters)
         lists = choices(store)
+        lang = language_of(request)
+        shown = {*lists["services"], *(r["service"] for r in found)}
+        titles = {sid: service_words(store, sid, lang)[0] for sid in shown}
         return render(request, "requests.html", session=session, user=session.user, found=found, filters=filters,
-                      states=[s.value for s in HubState], centres=lists["centres"], services=lists["services"])
+                      states=[s.value for s in HubState], centres=lists["centres"], services=lists["services"],
+                      titles=titles)
 
     @router.get("/requests/{kiosk_id}/{request_id}")
     def request_page(request: Request, kiosk_id: str, request_id: str,
@@ -202,7 +207,10 @@ def office_router(store: HubDatabase, keys: HubKeys, presence: PresenceVerifier 
             return render(request, "message.html", status=404, session=session, user=session.user, message="not_found")
         with store.write() as db:
             audit.record(db, store.now(), session.user.username, "open", f"{kiosk_id}/{request_id}")
-        return render(request, "request.html", session=session, user=session.user, r=opened,
+        title, labels, options = service_words(store, str(opened.facts["service"]), language_of(request))
+        answers = [(labels.get(k, k), options.get(f"{k}={v}", v)) for k, v in opened.answers]
+        return render(request, "request.html", session=session, user=session.user, r=opened, title=title,
+                      answers=answers,
                       name=citizen_name(opened.payload), changes=[s.value for s in CHANGES],
                       reasons=list(texts.REJECTION_REASONS), done=done if done in _STATES else "",
                       conflict=conflict if conflict in _STATES else "", need_reason=bool(request.query_params.get(
