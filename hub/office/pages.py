@@ -19,14 +19,25 @@ from typing import Annotated, Any
 import jinja2
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from hub.http import Refused
 from hub.keys import HubKeys
 from hub.models import HubState
-from hub.office import audit, texts
+from hub.office import audit, charts, texts
 from hub.office.accounts import Accounts, LoginRefused, Role
 from hub.office.sessions import COOKIE, LIFETIME, OfficeSessions, Session, csrf_ok
-from hub.office.views import Filters, choices, citizen_name, find_requests, fleet_health, open_request
+from hub.office.views import (
+    Figures,
+    Filters,
+    choices,
+    citizen_name,
+    figures,
+    find_requests,
+    fleet_health,
+    kiosk_history,
+    open_request,
+)
 from hub.presence import PresenceVerifier
 from hub.status_page import service_words
 from hub.store import HubDatabase
@@ -138,8 +149,8 @@ def office_router(store: HubDatabase, keys: HubKeys, presence: PresenceVerifier 
         session = sessions.find(request.cookies.get(COOKIE))
         if session is None:
             return RedirectResponse(f"{PREFIX}/login", 303)
-        return RedirectResponse(f"{PREFIX}/fleet" if session.user.role is Role.TECHNICIAN else f"{PREFIX}/requests",
-                                303)
+        first = {Role.TECHNICIAN: "fleet", Role.SUPERVISOR: "figures"}.get(session.user.role, "requests")
+        return RedirectResponse(f"{PREFIX}/{first}", 303)
 
     @router.get("/login")
     def login_page(request: Request, problem: str = "", minutes: int = 0) -> Response:
@@ -255,15 +266,106 @@ def office_router(store: HubDatabase, keys: HubKeys, presence: PresenceVerifier 
     @router.get("/fleet")
     def fleet_page(request: Request, session: Annotated[Session, Depends(needs(Role.TECHNICIAN))]) -> Response:
         lang = language_of(request)
-
-        def problem_text(key: str, params: dict[str, Any]) -> str:
-            words = {k: _age(lang, v) if k == "age" else v for k, v in params.items()}
-            return texts.t(lang, key, **words)
-
         return render(request, "fleet.html", session=session, user=session.user, kiosks=fleet_health(store),
-                      age_words=lambda seconds: _age(lang, seconds), problem_text=problem_text)
+                      age_words=lambda seconds: _age(lang, seconds), problem_text=_problem_text(lang), code="")
+
+    @router.get("/fleet/{kiosk_id}")
+    def kiosk_page(request: Request, kiosk_id: str, session: Annotated[Session, Depends(needs(Role.TECHNICIAN))],
+                   revoked: str = "") -> Response:
+        lang = language_of(request)
+        found = next((k for k in fleet_health(store) if k.row["kiosk_id"] == kiosk_id), None)
+        if found is None:
+            return render(request, "message.html", status=404, session=session, user=session.user,
+                          message="not_found")
+        end = store.clock()
+        start = end - dt.timedelta(hours=48)
+        chart = charts.timeline(kiosk_history(store, kiosk_id, start), title=texts.t(lang, "kiosk.history"),
+                                start=start, end=end)
+        return render(request, "kiosk.html", session=session, user=session.user, k=found, chart=Markup(chart),
+                      problem_text=_problem_text(lang), age_words=lambda seconds: _age(lang, seconds),
+                      revoked_now=bool(revoked))
+
+    @router.post("/fleet/{kiosk_id}/revoke")
+    def revoke(kiosk_id: str, form: Annotated[dict[str, str], Depends(form_body)],
+               session: Annotated[Session, Depends(needs(Role.TECHNICIAN))]) -> Response:
+        posted(session, form)
+        here = f"{PREFIX}/fleet/{urllib.parse.quote(kiosk_id)}"
+        if form.get("confirm") != "yes":
+            return RedirectResponse(here, 303)
+        from hub import enrolment
+
+        if enrolment.revoke(store, kiosk_id):
+            with store.write() as db:
+                audit.record(db, store.now(), session.user.username, "kiosk:revoke", kiosk_id)
+        return RedirectResponse(f"{here}?revoked=1", 303)
+
+    @router.post("/fleet-code")
+    def enrol_code(request: Request, form: Annotated[dict[str, str], Depends(form_body)],
+                   session: Annotated[Session, Depends(needs(Role.TECHNICIAN))]) -> Response:
+        posted(session, form)
+        from hub import enrolment
+
+        code = enrolment.make_code(store)
+        with store.write() as db:
+            audit.record(db, store.now(), session.user.username, "kiosk:enrol_code")
+        lang = language_of(request)
+        return render(request, "fleet.html", session=session, user=session.user, kiosks=fleet_health(store),
+                      age_words=lambda seconds: _age(lang, seconds), problem_text=_problem_text(lang), code=code)
+
+    @router.get("/figures")
+    def figures_page(request: Request, session: Annotated[Session, Depends(needs(Role.SUPERVISOR))]) -> Response:
+        lang = language_of(request)
+        shown = _period(request, store)
+        titled = _titled_figures(shown, lambda sid: service_words(store, sid, lang)[0])
+        drawn = {name: Markup(charts.bars(rows, title=texts.t(lang, f"figures.{name}")))
+                 for name, rows in titled.items()}
+        return render(request, "figures.html", session=session, user=session.user, f=shown, rows=titled,
+                      charts=drawn, query=urllib.parse.urlencode({"from": shown.start.isoformat(),
+                                                                  "to": shown.end.isoformat()}))
+
+    @router.get("/figures.csv")
+    def figures_csv(request: Request, session: Annotated[Session, Depends(needs(Role.SUPERVISOR))]) -> Response:
+        import csv
+        import io
+
+        shown = _period(request, store)
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["figure", "label", "value"])
+        for name, rows in _titled_figures(shown, lambda sid: sid).items():
+            for label, value in rows:
+                writer.writerow([name, label, f"{value:g}"])
+        with store.write() as db:
+            audit.record(db, store.now(), session.user.username, "figures:csv",
+                         f"{shown.start.isoformat()}/{shown.end.isoformat()}")
+        name = f"figures-{shown.start.isoformat()}-{shown.end.isoformat()}.csv"
+        return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
+                        headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
 
     return router
+
+
+def _problem_text(lang: str) -> Callable[[str, dict[str, Any]], str]:
+    def text(key: str, params: dict[str, Any]) -> str:
+        words = {k: _age(lang, v) if k == "age" else v for k, v in params.items()}
+        return texts.t(lang, key, **words)
+    return text
+
+
+def _period(request: Request, store: HubDatabase) -> Figures:
+    today = store.clock().date()
+    end = _day(request.query_params.get("to")) or today
+    start = _day(request.query_params.get("from")) or end - dt.timedelta(days=29)
+    if start > end or (end - start).days > 366:
+        start = end - dt.timedelta(days=29)
+    return figures(store, start, end)
+
+
+def _titled_figures(f: Figures, title: Callable[[str], str]) -> dict[str, list[tuple[str, float]]]:
+    """The figures by name, services named by their titles."""
+    return {"by_centre": f.by_centre, "by_service": [(title(s), v) for s, v in f.by_service], "by_day": f.by_day,
+            "hours_to_close": [(title(s), v) for s, v in f.hours_to_close], "rejections": f.rejections,
+            "refusals": f.refusals, "ratings": [(f"{score} ★", v) for score, v in f.ratings]}
 
 
 _LOGIN_PROBLEMS = {"wrong", "locked", "disabled", "code_needed"}

@@ -16,7 +16,7 @@ from hub import backoffice
 from hub.admission import personal_number_in
 from hub.keys import HubKeys
 from hub.presence import PresenceRefused, PresenceVerifier, check_request
-from hub.schema import kiosks, submissions
+from hub.schema import heartbeat_latest, heartbeats, kiosks, rejections, submissions
 from hub.store import HubDatabase
 from protocol.certificates import personal_number
 from protocol.presence import PAYLOAD_FIELD
@@ -177,3 +177,73 @@ def fleet_health(store: HubDatabase) -> list[KioskHealth]:
         judged.append(KioskHealth(row, problems, silent))
     return sorted(judged, key=lambda k: (not k.silent, k.healthy, -(k.row["heartbeat_age_s"] or 10**12)
                                          if k.silent else 0, k.row["name"], k.row["kiosk_id"]))
+
+
+def kiosk_history(store: HubDatabase, kiosk_id: str, since: dt.datetime) -> list[tuple[dt.datetime, float]]:
+    """The kiosk's queue depth at each heartbeat since ``since`` (its history keeps 30 days)."""
+    import json
+
+    h = heartbeats.c
+    with store.read() as db:
+        rows = db.execute(select(h.received_at, h.body)
+                          .where(h.kiosk_id == kiosk_id, h.received_at >= since.isoformat())
+                          .order_by(h.received_at)).all()
+    points = []
+    for received_at, body in rows:
+        queue = json.loads(body).get("queue", {}) if body else {}
+        depth = sum(v for k, v in queue.items() if k in ("queued", "sending") and isinstance(v, int))
+        points.append((dt.datetime.fromisoformat(received_at), float(depth)))
+    return points
+
+
+@dataclass(frozen=True)
+class Figures:
+    """The supervisors' figures over a period: each a list of (label, value) rows, largest first."""
+
+    start: dt.date
+    end: dt.date
+    by_centre: list[tuple[str, float]]
+    by_service: list[tuple[str, float]]
+    by_day: list[tuple[str, float]]
+    hours_to_close: list[tuple[str, float]]  # median per service, of the requests closed in the period
+    rejections: list[tuple[str, float]]  # the back office's reasons
+    refusals: list[tuple[str, float]]  # what the hub refused at intake (all time)
+    ratings: list[tuple[str, float]]  # "1".."5": the kiosks' latest totals
+
+
+def figures(store: HubDatabase, start: dt.date, end: dt.date) -> Figures:
+    """Requests received from ``start`` to ``end`` (inclusive), real ones only."""
+    import json
+    import statistics
+    from collections import Counter, defaultdict
+
+    low = dt.datetime.combine(start, dt.time(), dt.UTC).isoformat()
+    high = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC).isoformat()
+    with store.read() as db:
+        rows = db.execute(select(_s.centre, _s.kiosk_id, _s.service, _s.received_at, _s.changed_at, _s.state, _s.reason)
+                          .where(_s.synthetic == 0, _s.received_at >= low, _s.received_at < high)).all()
+        refused = db.execute(select(rejections.c.reason, rejections.c.count)).all()
+        latest = db.execute(select(heartbeat_latest.c.body)).scalars().all()
+    centres = Counter(r.centre or r.kiosk_id for r in rows)
+    services = Counter(r.service for r in rows)
+    days = Counter(r.received_at[:10] for r in rows)
+    closing: dict[str, list[float]] = defaultdict(list)
+    for r in rows:
+        if r.state == "closed":
+            took = dt.datetime.fromisoformat(r.changed_at) - dt.datetime.fromisoformat(r.received_at)
+            closing[r.service].append(round(took.total_seconds() / 3600, 1))
+    reasons = Counter(r.reason for r in rows if r.state == "rejected" and r.reason)
+    stars: Counter[str] = Counter()
+    for body in latest:
+        for score, n in (json.loads(body).get("ratings") or {}).items() if body else ():
+            if score in {"1", "2", "3", "4", "5"} and isinstance(n, int):
+                stars[score] += n
+    every_day = [(start + dt.timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
+    def ranked(counts: Counter[str]) -> list[tuple[str, float]]:
+        return [(label, float(n)) for label, n in counts.most_common()]
+
+    return Figures(
+        start, end, ranked(centres), ranked(services), [(d, float(days.get(d, 0))) for d in every_day],
+        sorted(((s, statistics.median(v)) for s, v in closing.items()), key=lambda p: -p[1]),
+        ranked(reasons), sorted(((r, float(n)) for r, n in refused), key=lambda p: -p[1]),
+        [(score, float(stars.get(score, 0))) for score in ("5", "4", "3", "2", "1")])

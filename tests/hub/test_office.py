@@ -226,3 +226,64 @@ def test_fleet_puts_silent_and_unhealthy_kiosks_first(hub_server: RunningHub, de
     order = [page.index(f'id="kiosk-{k}"') for k in (silent.kiosk_id, paperless.kiosk_id, healthy.kiosk.kiosk_id)]
     assert order == sorted(order)
     assert "Never heard from" in page and "Printer out of paper" in page and "Healthy" in page
+
+
+def test_figures_count_real_requests_and_export_them(hub_server: RunningHub, client: SignedClient, desk: Desk,
+                                                     accounts: Accounts) -> None:
+    """GIVEN three requests (one closed, one rejected) and a synthetic one, and a kiosk's ratings
+    WHEN a supervisor opens the figures THEN the counts leave the synthetic one out, charts are drawn, and the
+    CSV holds the same figures; a clerk is kept out."""
+    import json
+
+    from hub import backoffice
+    from hub.models import HubState
+
+    accounts.add("maka", Role.SUPERVISOR, PASSWORD)
+    items = [request_item(hub_server.seal_public_key, personal_number="01024085083", submitted_at=real_now(),
+                          token=None) for _ in range(3)]
+    test_one = request_item(hub_server.seal_public_key, personal_number="01024085083", submitted_at=real_now(),
+                            token=None, synthetic=True)
+    client.submit([*items, test_one])
+    backoffice.set_status(hub_server.store, items[0]["id"], HubState.CLOSED)
+    backoffice.set_status(hub_server.store, items[1]["id"], HubState.REJECTED, "fee not paid")
+    beat = {"version": "1", "queue": {}, "ratings": {"5": 7, "2": 1}}
+    client.call("POST", "/v1/heartbeat", json.dumps(beat).encode())
+    desk.login("nino")
+    assert desk.get("/office/figures").status_code == 403
+    desk.login("maka")
+    page = desk.get("/office/figures?lang=en")
+    assert page.status_code == 200 and page.text.count("<svg") >= 5 and "Requests per centre" in page.text
+    rows = desk.get("/office/figures.csv").text.splitlines()
+    assert rows[0] == "figure,label,value"
+    assert "by_centre,Sno,3" in rows and "by_service,residence_certificate,3" in rows
+    assert "rejections,fee not paid,1" in rows and "ratings,5 ★,7" in rows and "ratings,2 ★,1" in rows
+    assert any(r.startswith("hours_to_close,residence_certificate,") for r in rows)
+
+
+def test_a_technician_makes_an_enrolment_code_and_revokes_a_kiosk(hub_server: RunningHub, client: SignedClient,
+                                                                  desk: Desk) -> None:
+    """GIVEN a technician on the fleet WHEN they make an enrolment code THEN a new kiosk enrols with it once;
+    WHEN they revoke a kiosk (confirming) THEN its next call is refused 401; without the confirmation nothing."""
+    import json
+
+    desk.login("giorgi")
+    desk.get("/office/fleet?lang=en")
+    made = desk.post("/office/fleet-code", {})
+    code = re.search(r"Code: ([A-Z0-9-]+)", made.text) or re.search(r"კოდი: ([A-Z0-9-]+)", made.text)
+    assert made.status_code == 200 and code is not None
+    import base64
+
+    from nacl.signing import SigningKey
+    key = base64.b64encode(bytes(SigningKey.generate().verify_key)).decode()
+    enrolled = requests.post(hub_server.url + "/v1/enroll", json={"code": code.group(1), "device_public_key": key,
+                                                                  "name": "new"}, timeout=10)
+    assert enrolled.status_code == 201
+    page = desk.get(f"/office/fleet/{client.kiosk.kiosk_id}?lang=en")
+    assert page.status_code == 200 and "Queue over the last 48 hours" in page.text
+    desk.post(f"/office/fleet/{client.kiosk.kiosk_id}/revoke", {})
+    assert client.call("POST", "/v1/heartbeat", json.dumps({"version": "1"}).encode()).status_code == 200
+    desk.get(f"/office/fleet/{client.kiosk.kiosk_id}")
+    done = desk.post(f"/office/fleet/{client.kiosk.kiosk_id}/revoke", {"confirm": "yes"})
+    assert done.headers["location"].endswith("?revoked=1")
+    assert client.call("POST", "/v1/heartbeat", json.dumps({"version": "1"}).encode()).status_code == 401
+    assert ("giorgi", "kiosk:revoke") in audit_actions(hub_server)
