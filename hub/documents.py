@@ -59,15 +59,23 @@ def published(store: HubDatabase, name: str) -> SignedDocument | None:
     return None if row is None else SignedDocument(bytes(row.body), row.etag, row.signature)
 
 
-def publish_catalogue(store: HubDatabase, keys: HubKeys, path: Path) -> SignedDocument:
-    """Check a catalogue file the way kiosks will read it, then serve its bytes unchanged."""
+def check_catalogue(body: bytes) -> None:
+    """Raise DocumentError (saying why) unless kiosks can read this catalogue."""
     from protocol.catalogue import CatalogueError, parse_catalogue
 
-    body = path.read_bytes()
     try:
         parse_catalogue(json.loads(body))
     except (ValueError, CatalogueError) as exc:
-        raise DocumentError(f"{path}: {exc}") from None
+        raise DocumentError(str(exc)) from None
+
+
+def publish_catalogue(store: HubDatabase, keys: HubKeys, source: Path | bytes) -> SignedDocument:
+    """Check a catalogue (a file, or its bytes) the way kiosks will read it, then serve its bytes unchanged."""
+    body = source if isinstance(source, bytes) else source.read_bytes()
+    try:
+        check_catalogue(body)
+    except DocumentError as exc:
+        raise DocumentError(f"{source}: {exc}" if isinstance(source, Path) else str(exc)) from None
     return _store(store, keys, CATALOGUE, body)
 
 

@@ -21,11 +21,19 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
+from hub import documents
 from hub.http import Refused
 from hub.keys import HubKeys
 from hub.models import HubState
 from hub.office import audit, charts, texts
 from hub.office.accounts import Accounts, LoginRefused, Role
+from hub.office.admin import (
+    catalogue_in_force,
+    catalogue_services,
+    catalogue_upload,
+    check_draft,
+    publish_draft,
+)
 from hub.office.sessions import COOKIE, LIFETIME, OfficeSessions, Session, csrf_ok
 from hub.office.views import (
     Figures,
@@ -341,6 +349,63 @@ def office_router(store: HubDatabase, keys: HubKeys, presence: PresenceVerifier 
         name = f"figures-{shown.start.isoformat()}-{shown.end.isoformat()}.csv"
         return Response(out.getvalue(), media_type="text/csv; charset=utf-8",
                         headers={**HEADERS, "Content-Disposition": f'attachment; filename="{name}"'})
+
+    @router.get("/catalogue")
+    def catalogue_page(request: Request, session: Annotated[Session, Depends(needs(Role.ADMIN))],
+                       published: str = "", stale: str = "") -> Response:
+        return render(request, "catalogue.html", session=session, user=session.user,
+                      services=catalogue_services(catalogue_in_force(store), language_of(request)), check=None,
+                      published=bool(published), stale=bool(stale))
+
+    @router.post("/catalogue")
+    def catalogue_check(request: Request, upload: Annotated[tuple[dict[str, str], bytes], Depends(catalogue_upload)],
+                        session: Annotated[Session, Depends(needs(Role.ADMIN))]) -> Response:
+        fields, body = upload
+        posted(session, fields)
+        lang = language_of(request)
+        check = check_draft(store, body)
+        with store.write() as db:
+            audit.record(db, store.now(), session.user.username, "catalogue:check", None,
+                         {"valid": check.error is None, "bytes": len(body)})
+        return render(request, "catalogue.html", session=session, user=session.user,
+                      services=catalogue_services(catalogue_in_force(store), lang), check=check, published=False,
+                      stale=False)
+
+    @router.post("/catalogue/publish")
+    def catalogue_publish(form: Annotated[dict[str, str], Depends(form_body)],
+                          session: Annotated[Session, Depends(needs(Role.ADMIN))]) -> Response:
+        posted(session, form)
+        doc = publish_draft(store, keys, form.get("etag", ""))
+        if doc is None:
+            return RedirectResponse(f"{PREFIX}/catalogue?stale=1", 303)
+        with store.write() as db:
+            audit.record(db, store.now(), session.user.username, "catalogue:publish", doc.etag)
+        return RedirectResponse(f"{PREFIX}/catalogue?published=1", 303)
+
+    @router.get("/roles")
+    def roles_page(request: Request, session: Annotated[Session, Depends(needs(Role.ADMIN))], done: str = "",
+                   bad: str = "") -> Response:
+        return render(request, "roles.html", session=session, user=session.user, people=documents.roles(store),
+                      done=done if done in ("added", "removed") else "", bad=bool(bad))
+
+    @router.post("/roles")
+    def roles_change(form: Annotated[dict[str, str], Depends(form_body)],
+                     session: Annotated[Session, Depends(needs(Role.ADMIN))]) -> Response:
+        posted(session, form)
+        number, role = form.get("personal_number", "").strip(), form.get("role", "")
+        who = session.user.username
+        if form.get("action") == "remove":
+            removed = documents.remove_role(store, number, role or None)
+            with store.write() as db:
+                audit.record(db, store.now(), who, "role:remove", f"{role}:{number[-3:]}", {"removed": removed})
+            return RedirectResponse(f"{PREFIX}/roles?done=removed", 303)
+        try:
+            documents.add_role(store, number, role, form.get("name", "").strip()[:80])
+        except documents.DocumentError:
+            return RedirectResponse(f"{PREFIX}/roles?bad=1", 303)
+        with store.write() as db:
+            audit.record(db, store.now(), who, "role:add", f"{role}:{number[-3:]}")
+        return RedirectResponse(f"{PREFIX}/roles?done=added", 303)
 
     return router
 

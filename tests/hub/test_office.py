@@ -287,3 +287,63 @@ def test_a_technician_makes_an_enrolment_code_and_revokes_a_kiosk(hub_server: Ru
     assert done.headers["location"].endswith("?revoked=1")
     assert client.call("POST", "/v1/heartbeat", json.dumps({"version": "1"}).encode()).status_code == 401
     assert ("giorgi", "kiosk:revoke") in audit_actions(hub_server)
+
+
+def test_an_admin_checks_compares_and_publishes_a_catalogue(hub_server: RunningHub, client: SignedClient,
+                                                            desk: Desk, accounts: Accounts) -> None:
+    """GIVEN an admin WHEN they upload a broken catalogue THEN it is refused in words and nothing changes;
+    WHEN they upload one with a fee changed THEN the page names that service as changed, and once published
+    the kiosks' /v1/catalogue serves exactly those bytes; a clerk cannot reach the page."""
+    import json
+
+    from assets import ASSETS_DIR
+
+    accounts.add("tamar", Role.ADMIN, PASSWORD)
+    desk.login("nino")
+    assert desk.get("/office/catalogue").status_code == 403
+    desk.login("tamar")
+    desk.get("/office/catalogue?lang=en")
+
+    def upload(body: bytes) -> requests.Response:
+        answer = desk.http.post(hub_server.url + "/office/catalogue", data={"csrf": desk.csrf()}, timeout=10,
+                                files={"catalogue": ("catalogue.json", body, "application/json")})
+        desk.last = answer.text
+        return answer
+
+    assert "This catalogue cannot be used" in upload(b'{"services": "none"}').text
+    shipped = json.loads((ASSETS_DIR / "catalogue" / "catalogue.json").read_bytes())
+    shipped["services"][0]["fee_tetri"] = 1234
+    body = json.dumps(shipped, ensure_ascii=False).encode()
+    checked = upload(body)
+    changed = re.search(r'id="changed">([^<]+)', checked.text)
+    assert changed is not None and changed.group(1) == shipped["services"][0]["id"]
+    etag = re.search(r'name="etag" value="([^"]+)"', checked.text)
+    assert etag is not None
+    import html
+
+    draft = html.unescape(etag.group(1))  # as a browser sends the attribute's value
+    done = desk.post("/office/catalogue/publish", {"etag": draft})
+    assert done.headers["location"] == "/office/catalogue?published=1"
+    assert client.call("GET", "/v1/catalogue").content == body
+    assert desk.post("/office/catalogue/publish", {"etag": draft}).headers["location"].endswith("stale=1")
+
+
+def test_an_admin_gives_and_takes_kiosk_roles(hub_server: RunningHub, desk: Desk, accounts: Accounts) -> None:
+    """GIVEN an admin WHEN they add a technician by personal number THEN the hub's role list has them; a number
+    that is not 11 digits is refused in words; removing takes the role away."""
+    from hub import documents
+
+    accounts.add("tamar", Role.ADMIN, PASSWORD)
+    desk.login("tamar")
+    desk.get("/office/roles")
+    added = desk.post("/office/roles", {"action": "add", "personal_number": "01024085083", "role": "technician",
+                                        "name": "Levan"})
+    assert added.headers["location"] == "/office/roles?done=added"
+    assert documents.roles(hub_server.store) == [{"personal_number": "01024085083", "role": "technician",
+                                                  "name": "Levan"}]
+    desk.get("/office/roles")
+    bad = desk.post("/office/roles", {"action": "add", "personal_number": "123", "role": "staff", "name": ""})
+    assert "11 ციფრია" in desk.get(bad.headers["location"]).text
+    desk.post("/office/roles", {"action": "remove", "personal_number": "01024085083", "role": "technician"})
+    assert documents.roles(hub_server.store) == []
+    assert ("tamar", "role:add") in audit_actions(hub_server) and ("tamar", "role:remove") in audit_actions(hub_server)

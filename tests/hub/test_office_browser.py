@@ -38,6 +38,7 @@ def office(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningHu
         accounts = Accounts(hub.store, hub.keys)
         accounts.add("nino", Role.CLERK, PASSWORD)
         accounts.add("giorgi", Role.TECHNICIAN, PASSWORD)
+        accounts.add("tamar", Role.ADMIN, PASSWORD)
         client = SignedClient(hub, hub.enroll_kiosk("Sno"), session)
         beat = json.dumps({"version": "0.1.0", "queue": {"queued": 0}, "printer": "ready", "reader": "1 reader(s)"})
         client.call("POST", "/v1/heartbeat", beat.encode())
@@ -177,3 +178,19 @@ def test_the_fleet_shows_the_silent_kiosk_first(office: Any, desk: Phone) -> Non
     desk.open(hub.url + "/office/fleet?lang=en")
     assert "Never heard from" in desk.text()
     shoot(desk, office, "en-fleet")
+
+
+def test_the_admins_pages_read_well_in_both_languages(office: Any, desk: Phone) -> None:
+    """GIVEN an administrator (who may open every page) WHEN the figures, a kiosk's page, the catalogue and the
+    roles open THEN each is labelled and readable (7:1), draws its charts, and is photographed."""
+    hub, client, _facts = office
+    sign_in_by_keyboard(desk, hub.url, "tamar", PASSWORD)
+    for path, name, needle in (("/office/figures", "figures", "<svg"),
+                               (f"/office/fleet/{client.kiosk.kiosk_id}", "kiosk", "<svg"),
+                               ("/office/catalogue", "catalogue", 'type="file"'),
+                               ("/office/roles", "roles", 'name="personal_number"')):
+        for lang in ("ka", "en"):
+            desk.open(f"{hub.url}{path}?lang={lang}")
+            assert needle in desk.driver.page_source, (path, lang)
+            check_readable(desk)
+            shoot(desk, office, f"{lang}-{name}")
