@@ -71,6 +71,13 @@ def service_words(store: HubDatabase, service_id: str, lang: str) -> tuple[str, 
     return _words(service.get("title"), lang, service_id), labels, options
 
 
+def service_reasons(store: HubDatabase, service_id: str) -> dict[str, dict[str, str]]:
+    """The service's own reasons for rejecting (id → text per language), {} when the catalogue gives none."""
+    service = _services(_catalogue_bytes(store)).get(service_id, {})
+    return {r["id"]: r["label"] for r in service.get("rejection_reasons", [])
+            if isinstance(r, dict) and "id" in r and isinstance(r.get("label"), dict)}
+
+
 def find(store: HubDatabase, kiosk_id: str, token: str, language: str | None) -> StatusView | None:
     """The request behind a QR code, in ``language`` (chosen on the page) or else the request's own, or None."""
     s = submissions.c

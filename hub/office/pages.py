@@ -47,7 +47,7 @@ from hub.office.views import (
     open_request,
 )
 from hub.presence import PresenceVerifier
-from hub.status_page import service_words
+from hub.status_page import service_reasons, service_words
 from hub.store import HubDatabase
 
 PREFIX = "/office"
@@ -117,13 +117,15 @@ def office_router(store: HubDatabase, keys: HubKeys, presence: PresenceVerifier 
         values.setdefault("session", None)
         html = _TEMPLATES.get_template(template).render(
             tr=tr, lang=lang, languages=texts.LANGUAGE_NAMES, here=here, prefix=PREFIX,
-            with_lang=lambda code: _with_lang(request, code),
-            reason_text=lambda code: texts.reason_text(code, lang), **values)
+            with_lang=lambda code: _with_lang(request, code), **values)
         response = HTMLResponse(html, status_code=status, headers=HEADERS)
         if request.query_params.get("lang") in texts.LANGUAGES:
             response.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, httponly=True, samesite="strict",
                                 secure=secure_cookies, path=PREFIX)
         return response
+
+    def reasons_of(service_id: str) -> dict[str, dict[str, str]]:
+        return texts.reasons_for(service_reasons(store, service_id))
 
     def session_of(request: Request) -> Session:
         session = sessions.find(request.cookies.get(COOKIE))
@@ -231,7 +233,9 @@ def office_router(store: HubDatabase, keys: HubKeys, presence: PresenceVerifier 
         return render(request, "request.html", session=session, user=session.user, r=opened, title=title,
                       answers=answers,
                       name=citizen_name(opened.payload), changes=[s.value for s in CHANGES],
-                      reasons=list(texts.REJECTION_REASONS), done=done if done in _STATES else "",
+                      reasons=[(code, words.get(language_of(request)) or words["ka"])
+                               for code, words in reasons_of(opened.facts["service"]).items()],
+                      done=done if done in _STATES else "",
                       conflict=conflict if conflict in _STATES else "", need_reason=bool(request.query_params.get(
                           "need_reason")))
 
@@ -253,10 +257,13 @@ def office_router(store: HubDatabase, keys: HubKeys, presence: PresenceVerifier 
         reason = None
         code = form.get("reason", "")
         if state is HubState.REJECTED:
-            if code not in texts.REJECTION_REASONS:
-                return RedirectResponse(f"{here}?need_reason=1", 303)
             opened = open_request(store, keys, None, kiosk_id, request_id)
-            reason = texts.reason_text(code, opened.facts["language"] if opened else None)
+            if opened is None:
+                raise Refused(404, "not_found")
+            reasons = reasons_of(opened.facts["service"])
+            if code not in reasons:
+                return RedirectResponse(f"{here}?need_reason=1", 303)
+            reason = texts.reason_text(reasons, code, opened.facts["language"])
         who = session.user.username
 
         def log(db: Any) -> None:

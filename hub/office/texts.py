@@ -269,7 +269,12 @@ def t(language: str, key: str, **params: object) -> str:
     return text.format(**params) if params else text
 
 
-def reason_text(code: str, language: str | None) -> str:
-    """A rejection reason in the villager's language (Georgian when unknown)."""
-    texts = REJECTION_REASONS[code]
-    return texts[LANGUAGES.index(language) if language in LANGUAGES else 0]
+def reasons_for(own: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    """A service's reasons for rejecting (id → text per language): its own from the catalogue, else the general list."""
+    return own or {code: dict(zip(LANGUAGES, words, strict=True)) for code, words in REJECTION_REASONS.items()}
+
+
+def reason_text(reasons: dict[str, dict[str, str]], code: str, language: str | None) -> str:
+    """One reason in ``language`` (Georgian when unknown or missing)."""
+    words = reasons[code]
+    return words.get(language or "ka") or words["ka"]

@@ -21,37 +21,9 @@ from hub.office import audit
 from hub.office.accounts import Accounts, Role
 from tests.fixtures.clock import real_now
 from tests.fixtures.hub_server import REPO, RunningHub
+from tests.fixtures.office_desk import PASSWORD, Desk
 from tests.fixtures.presence import request_item
 from tests.hub.conftest import SignedClient
-
-PASSWORD = "correct horse battery"
-
-
-class Desk:
-    """A browser-like client of the office: keeps cookies, finds CSRF tokens in the pages it got."""
-
-    def __init__(self, hub: RunningHub) -> None:
-        self.hub = hub
-        self.http = requests.Session()
-        self.last = ""
-
-    def get(self, path: str) -> requests.Response:
-        answer = self.http.get(self.hub.url + path, timeout=10, allow_redirects=True)
-        self.last = answer.text
-        return answer
-
-    def csrf(self) -> str:
-        found = re.search(r'name="csrf" value="([^"]+)"', self.last)
-        assert found, "the page has no form with a CSRF token"
-        return found.group(1)
-
-    def post(self, path: str, fields: dict[str, str], *, with_csrf: bool = True) -> requests.Response:
-        data = {"csrf": self.csrf(), **fields} if with_csrf else fields
-        return self.http.post(self.hub.url + path, data=data, timeout=10, allow_redirects=False)
-
-    def login(self, username: str, password: str = PASSWORD, totp: str = "") -> requests.Response:
-        self.get("/office/login")
-        return self.post("/office/login", {"username": username, "password": password, "totp": totp})
 
 
 @pytest.fixture
@@ -347,3 +319,38 @@ def test_an_admin_gives_and_takes_kiosk_roles(hub_server: RunningHub, desk: Desk
     desk.post("/office/roles", {"action": "remove", "personal_number": "01024085083", "role": "technician"})
     assert documents.roles(hub_server.store) == []
     assert ("tamar", "role:add") in audit_actions(hub_server) and ("tamar", "role:remove") in audit_actions(hub_server)
+
+
+def test_a_service_may_list_its_own_reasons_for_rejecting(hub_server: RunningHub, client: SignedClient,
+                                                          desk: Desk) -> None:
+    """GIVEN a published catalogue whose residence certificate lists its own reasons (five languages), which
+    kiosks still read WHEN a clerk rejects such a request THEN the page offers those reasons, and the one chosen
+    reaches the kiosk in the villager's language (Armenian here)."""
+    import json
+
+    from assets import ASSETS_DIR
+    from hub import documents
+    from protocol.catalogue import parse_catalogue
+
+    shipped = json.loads((ASSETS_DIR / "catalogue" / "catalogue.json").read_bytes())
+    service = next(s for s in shipped["services"] if s["id"] == "residence_certificate")
+    service["rejection_reasons"] = [{"id": "not_registered", "label": {
+        "ka": "მისამართზე არ ხართ რეგისტრირებული", "en": "you are not registered at this address",
+        "ru": "вы не зарегистрированы по этому адресу", "az": "bu ünvanda qeydiyyatda deyilsiniz",
+        "hy": "դուք գրանցված չեք այս հասցեում"}}]
+    body = json.dumps(shipped, ensure_ascii=False).encode()
+    parse_catalogue(json.loads(body))  # the kiosks' own reading
+    documents.publish_catalogue(hub_server.store, hub_server.keys, body)
+    item = request_item(hub_server.seal_public_key, personal_number="01024085083", submitted_at=real_now(),
+                        token=None, language="hy")
+    client.submit([item])
+    desk.login("nino")
+    page = f"/office/requests/{client.kiosk.kiosk_id}/{item['id']}"
+    opened = desk.get(page + "?lang=en")
+    assert "you are not registered at this address" in opened.text and "fee has not been paid" not in opened.text
+    assert desk.post(page, {"state": "rejected", "seen": "", "reason": "fee_unpaid"}).headers["location"].endswith(
+        "need_reason=1")
+    desk.get(page)
+    desk.post(page, {"state": "rejected", "seen": "", "reason": "not_registered"})
+    [status] = client.call("GET", "/v1/statuses?since=").json()["statuses"]
+    assert (status["state"], status["reason"]) == ("rejected", "դուք գրանցված չեք այս հասցեում")
