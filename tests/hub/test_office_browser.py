@@ -134,7 +134,7 @@ def test_a_clerk_signs_in_by_keyboard_after_a_wrong_password(office: Any, desk: 
 def test_a_requests_life_from_the_list_to_ready(office: Any, desk: Phone) -> None:
     """GIVEN a signed-in clerk WHEN they open the request from the list, take it, then mark it ready
     THEN the page says each change, the kiosk's feed brings "closed", and the villager's page says it is ready;
-    the clerk cannot open the fleet."""
+    the clerk cannot open the fleet, the figures, the catalogue or the roles."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
@@ -159,8 +159,9 @@ def test_a_requests_life_from_the_list_to_ready(office: Any, desk: Phone) -> Non
     assert [s["state"] for s in feed] == ["closed"]
     villager = requests.get(f"{hub.url}/r/{client.kiosk.kiosk_id}/{item['tracking_token']}?lang=en", timeout=10)
     assert villager.status_code == 200 and "Ready" in villager.text
-    desk.open(hub.url + "/office/fleet?lang=en")
-    assert "Your role does not give access to this page." in desk.text()
+    for admins_page in ("/office/fleet", "/office/catalogue", "/office/roles", "/office/figures"):
+        desk.open(f"{hub.url}{admins_page}?lang=en")
+        assert "Your role does not give access to this page." in desk.text(), admins_page
 
 
 def test_the_fleet_shows_the_silent_kiosk_first(office: Any, desk: Phone) -> None:
