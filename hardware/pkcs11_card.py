@@ -24,7 +24,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from hardware.pkcs11_module import Pkcs11Module, TokenRef, is_usable, pin_status_from_flags, translate_error
 from kiosk.errors import CardUnsupported, PinFormatInvalid
-from kiosk.ports import CardCertificates, PinKind, PinStatus, ReaderInfo
+from kiosk.ports import CardCertificates, PinKind, PinState, PinStatus, ReaderInfo
 
 if is_usable():
     import pkcs11
@@ -98,6 +98,7 @@ class Pkcs11IdCard:
         if sign is not None and sign.token == auth.token:
             self._lengths[PinKind.SIGN] = self._lengths[PinKind.AUTH]
         self._puk_lengths = puk_lengths
+        self._opened: set[PinKind] = set()  # PINs that opened the card since it last refused one
 
     # -- what the card says without a PIN ----------------------------------------------------
 
@@ -114,8 +115,24 @@ class Pkcs11IdCard:
         return CardCertificates(auth.certificate, sign.certificate if sign else None)
 
     def pin_status(self, which: PinKind) -> PinStatus:
-        """The PIN's state from the token flags, read now."""
-        return pin_status_from_flags(self._module.token(self._key(which).token).flags)
+        """The PIN's state from the token flags, read now — except that a PIN which just opened the card is
+        not locked: OpenSC's PIV driver keeps "locked" in its flags after a PUK unblock until the card is
+        inserted again (found by the PIV contract tests)."""
+        status = pin_status_from_flags(self._module.token(self._key(which).token).flags)
+        if which in self._opened and status.state is PinState.LOCKED:
+            return PinStatus(PinState.OK, None)
+        return status
+
+    def _used(self, which: PinKind, worked: bool) -> None:
+        """Remember whether the PIN behind ``which`` just worked (both kinds when one PIN guards both keys)."""
+        kinds = {which}
+        sign, auth = self._keys[PinKind.SIGN], self._keys[PinKind.AUTH]
+        if sign is not None and auth is not None and sign.token == auth.token:
+            kinds = {PinKind.AUTH, PinKind.SIGN}
+        if worked:
+            self._opened |= kinds
+        else:
+            self._opened -= kinds
 
     # -- operations behind a PIN -------------------------------------------------------------
 
@@ -157,6 +174,7 @@ class Pkcs11IdCard:
         _check_format(new, self._lengths[PinKind.AUTH])
         with self._session(key, puk, rw=True, so=True) as session:
             session.init_pin(_PinBuffer(new))
+        self._used(PinKind.AUTH, True)
 
     # -- helpers -----------------------------------------------------------------------------
 
@@ -165,6 +183,9 @@ class Pkcs11IdCard:
         if key is None:
             raise CardUnsupported("the card has no qualified-signature key")
         return key
+
+    def _kind_of(self, key: KeyOnCard) -> PinKind:
+        return PinKind.SIGN if key is self._keys[PinKind.SIGN] and key is not self._keys[PinKind.AUTH] else PinKind.AUTH
 
     def _check_pin(self, which: PinKind, pin: bytearray | None) -> None:
         if pin is None and self.protected_auth_path:
@@ -177,14 +198,19 @@ class Pkcs11IdCard:
         credential = pkcs11.PROTECTED_AUTH if secret is None else _PinBuffer(secret)
         with self._module.lock:
             token = self._module.token(key.token)
+            which = self._kind_of(key)
             try:
                 session = token.open(rw=rw, **{"so_pin" if so else "user_pin": credential})
             except pkcs11.PKCS11Error as exc:
+                if not so:
+                    self._used(which, False)
                 # python-pkcs11 0.10 leaks the session it opened when C_Login fails, and a leaked
                 # read-only session makes every later SO login fail (SessionReadOnlyExists).
                 # Re-initialising the library closes it; no session of ours outlives this lock.
                 self._module.reinitialize()
                 raise translate_error(exc, self._module, key.token, so=so) from None
+            if not so:
+                self._used(which, True)
             try:
                 yield session
             except pkcs11.PKCS11Error as exc:

@@ -102,9 +102,12 @@ class Pkcs11Module:
         """The token ``ref`` names, re-read now (flags are a snapshot); ``CardRemoved`` if gone."""
         with self.lock:
             try:
-                # Asking the slot by its id again: cheaper than a new slot list, still valid after
-                # a re-initialisation, and SlotIDInvalid when the slot itself went away.
-                token = ref.slot.get_token()
+                # A fresh list of the slots holding a token: OpenSC looks for the card only then, and
+                # answers C_GetTokenInfo from its cache for a card pulled since (found by the PIV tests).
+                present = [s for s in self._lib.get_slots(token_present=True) if s.slot_id == ref.slot.slot_id]
+                if not present:
+                    raise CardRemoved("no token in the slot")
+                token = present[0].get_token()
             except pkcs11.PKCS11Error as exc:
                 # SoftHSM answers GeneralError for a token deleted under it; OpenSC TokenNotPresent.
                 raise CardRemoved(type(exc).__name__) from None

@@ -1,9 +1,11 @@
 """The IdCard contract, written once and run against every implementation.
 
-``SimulatedIdCard`` (the twin the demo uses) and ``Pkcs11IdCard`` on real SoftHSM2 tokens that
-hold the same demo citizen (auth PIN 1234, signing PIN 123456, PUK = SO PIN 12345678) must
-behave alike. The PKCS#11 variant skips, with the reason, where SoftHSM2 or python-pkcs11 is
-missing. Lock-out after three tries lives in the simulated card's own tests: SoftHSM never locks.
+``SimulatedIdCard`` (the twin the demo uses), ``Pkcs11IdCard`` on real SoftHSM2 tokens that hold
+the same demo citizen (auth PIN 1234, signing PIN 123456, PUK = SO PIN 12345678), and
+``Pkcs11IdCard`` on OpenSC's PKCS#11 module over pcscd and a virtual PIV card on vpcd
+(``tests/fixtures/piv_card.py``: one PIN for both keys, 123456, and a PUK; the PIV driver wants a
+new PIN of 6 to 8 digits) must behave alike. SoftHSM never counts tries: lock-out runs on the
+simulated card and on the PIV card, whose tries come from the chip through OpenSC's token flags.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import gc
 import hashlib
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -37,11 +39,18 @@ PUK = b"12345678"
 
 @dataclass
 class CardRig:
-    """One implementation under test, the PKI its citizen comes from, and a hand to pull the card."""
+    """One implementation under test, the PKI its citizen comes from, a hand to pull the card, and its PINs."""
 
     card: IdCard
     pki: DemoPki
     pull: Callable[[], None]
+    pins: dict[PinKind, bytes] = field(default_factory=lambda: dict(PINS))
+    new_pins: dict[PinKind, bytes] = field(default_factory=lambda: dict(NEW_PINS))
+    wrong_pins: dict[PinKind, bytes] = field(default_factory=lambda: dict(WRONG_PINS))
+    auth_lengths: tuple[int, int] = (4, 4)
+    one_pin: bool = False  # both keys behind the same PIN (PIV)
+    counts_low: bool = True  # "count low" shows after one wrong try (OpenSC's PIV knows no maximum)
+    locks: bool = True  # three wrong tries lock the PIN (SoftHSM never locks)
 
 
 @pytest.fixture(scope="module")
@@ -80,13 +89,66 @@ def _pkcs11_rig(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pyt
         for label in tokens.labels:
             tokens.delete_token(label)
 
-    yield CardRig(card, pki, pull)
+    yield CardRig(card, pki, pull, locks=False)
 
 
-@pytest.fixture(params=["simulated", "pkcs11"])
+OPENSC_MODULE = Path("/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so")
+PIV_PIN, PIV_NEW_PIN, PIV_WRONG_PIN = b"123456", b"654321", b"000000"
+
+
+def _opensc_rig(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CardRig]:
+    if not OPENSC_MODULE.exists():
+        pytest.skip("OpenSC's PKCS#11 module is not installed (Debian package opensc-pkcs11)")
+    daemon = request.getfixturevalue("vpcd_pcscd")
+    daemon.start()
+    pki = request.getfixturevalue("contract_pki")
+    from hardware.pkcs11_card import Pkcs11CardOpener
+    from hardware.pkcs11_module import Pkcs11Module
+    from tests.fixtures.piv_card import GEORGIAN_ATR, Counter, PivCard, opensc_conf
+    from tests.fixtures.vpcd_card import VirtualCard, vpcd_reader_name
+
+    chip = PivCard(pki, pin=Counter(PIV_PIN))
+    card = VirtualCard(daemon.port, atr=GEORGIAN_ATR, handler=chip, on_power=chip.reset)
+    card.insert()
+    monkeypatch.setenv("OPENSC_CONF", str(opensc_conf(tmp_path / "opensc.conf")))
+    module = Pkcs11Module(str(OPENSC_MODULE))
+    lengths = {PinKind.AUTH: (6, 8), PinKind.SIGN: (6, 8)}
+    opened = wait_for(lambda: Pkcs11CardOpener(module, pin_lengths=lengths)(
+        ReaderInfo(vpcd_reader_name(0), False, True)))
+    def pull() -> None:
+        from tests.hardware.conftest import _wait_slot_empty
+
+        card.remove()
+        _wait_slot_empty(vpcd_reader_name(0))  # pcscd sees a hung-up card at vpcd's next poll
+
+    try:
+        yield CardRig(opened, pki, pull, pins={k: PIV_PIN for k in PinKind},
+                      new_pins={k: PIV_NEW_PIN for k in PinKind}, wrong_pins={k: PIV_WRONG_PIN for k in PinKind},
+                      auth_lengths=(6, 8), one_pin=True, counts_low=False)
+    finally:
+        pull()  # and wait until pcscd saw it go: the next test's card must not meet this one's state
+
+
+def wait_for(opening: Callable[[], IdCard], timeout_s: float = 5.0) -> IdCard:
+    """The card, once pcscd and the module see it (vpcd reports a new card at its next poll)."""
+    import time
+
+    from kiosk.errors import CardError, HardwareError
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return opening()
+        except (CardError, HardwareError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+@pytest.fixture(params=["simulated", "pkcs11", "opensc"])
 def rig(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[CardRig]:
     """A freshly inserted card of each implementation (its PINs at their initial values)."""
-    make = {"simulated": _simulated_rig, "pkcs11": _pkcs11_rig}[request.param]
+    make = {"simulated": _simulated_rig, "pkcs11": _pkcs11_rig, "opensc": _opensc_rig}[request.param]
     yield from make(request, tmp_path, monkeypatch)
 
 
@@ -126,7 +188,7 @@ def test_authenticate_with_the_right_pin_gives_a_signature_the_certificate_verif
     """GIVEN a card
     WHEN the challenge is signed after the right PIN
     THEN the signature verifies with the authentication certificate, and not over another challenge."""
-    signature = rig.card.authenticate(bytearray(PINS[PinKind.AUTH]), CHALLENGE)
+    signature = rig.card.authenticate(bytearray(rig.pins[PinKind.AUTH]), CHALLENGE)
     verify_challenge(_auth_cert(rig), CHALLENGE, signature)
     with pytest.raises(ChallengeFailed):
         verify_challenge(_auth_cert(rig), bytes(32), signature)
@@ -138,10 +200,11 @@ def test_wrong_pin_is_refused_and_a_right_pin_restores_the_state(rig: CardRig, w
     WHEN a wrong PIN is tried, then the right one
     THEN PinIncorrect (count low), and after the right PIN the operation works and the PIN is OK again."""
     with pytest.raises(PinIncorrect) as refused:
-        _use(rig, which, WRONG_PINS[which])
+        _use(rig, which, rig.wrong_pins[which])
     assert refused.value.tries_left in (2, None)  # the twin counts; PKCS#11 flags only say "low"
-    assert rig.card.pin_status(which).state is PinState.COUNT_LOW
-    _use(rig, which, PINS[which])
+    # OpenSC's PIV driver learns the tries left from the chip but no maximum: "low" shows from the final try.
+    assert rig.card.pin_status(which).state is (PinState.COUNT_LOW if rig.counts_low else PinState.OK)
+    _use(rig, which, rig.pins[which])
     assert rig.card.pin_status(which).state is PinState.OK
 
 
@@ -152,17 +215,19 @@ def test_badly_formed_pin_is_refused_without_spending_a_try(rig: CardRig, bad: b
     THEN PinFormatInvalid names the allowed length, and the card's PIN state is untouched."""
     with pytest.raises(PinFormatInvalid) as refused:
         rig.card.authenticate(None if bad is None else bytearray(bad), CHALLENGE)
-    assert refused.value.params == {"min": 4, "max": 4}
+    assert refused.value.params == {"min": rig.auth_lengths[0], "max": rig.auth_lengths[1]}
     assert rig.card.pin_status(PinKind.AUTH).state is PinState.OK
 
 
 def test_sign_a_digest_with_the_signing_pin_verifies_with_the_signing_certificate(rig: CardRig) -> None:
     """GIVEN a card
     WHEN a SHA-256 digest is signed with the signing PIN
-    THEN the signature verifies with the signing certificate (and the authentication PIN does not sign)."""
-    _signs(rig, PINS[PinKind.SIGN])
-    with pytest.raises(PinFormatInvalid):
-        rig.card.sign(bytearray(PINS[PinKind.AUTH]), hashlib.sha256(b"x").digest())
+    THEN the signature verifies with the signing certificate (and, on a card with two PINs, the
+    authentication PIN does not sign)."""
+    _signs(rig, rig.pins[PinKind.SIGN])
+    if not rig.one_pin:
+        with pytest.raises(PinFormatInvalid):
+            rig.card.sign(bytearray(rig.pins[PinKind.AUTH]), hashlib.sha256(b"x").digest())
 
 
 @pytest.mark.parametrize("which", list(PinKind))
@@ -171,11 +236,11 @@ def test_change_pin_refuses_the_old_one_afterwards(rig: CardRig, which: PinKind)
     WHEN a PIN is changed knowing the old one
     THEN the old PIN is refused, the new one works; a change with a wrong old PIN is refused."""
     with pytest.raises(PinIncorrect):
-        rig.card.change_pin(which, bytearray(WRONG_PINS[which]), bytearray(NEW_PINS[which]))
-    rig.card.change_pin(which, bytearray(PINS[which]), bytearray(NEW_PINS[which]))
+        rig.card.change_pin(which, bytearray(rig.wrong_pins[which]), bytearray(rig.new_pins[which]))
+    rig.card.change_pin(which, bytearray(rig.pins[which]), bytearray(rig.new_pins[which]))
     with pytest.raises(PinIncorrect):
-        _use(rig, which, PINS[which])
-    _use(rig, which, NEW_PINS[which])
+        _use(rig, which, rig.pins[which])
+    _use(rig, which, rig.new_pins[which])
 
 
 def test_new_pin_of_the_wrong_length_is_refused_before_the_card_is_asked(rig: CardRig) -> None:
@@ -183,8 +248,8 @@ def test_new_pin_of_the_wrong_length_is_refused_before_the_card_is_asked(rig: Ca
     WHEN a change asks for a 5-digit authentication PIN
     THEN PinFormatInvalid, and the old PIN still works."""
     with pytest.raises(PinFormatInvalid):
-        rig.card.change_pin(PinKind.AUTH, bytearray(PINS[PinKind.AUTH]), bytearray(b"12345"))
-    _authenticates(rig, PINS[PinKind.AUTH])
+        rig.card.change_pin(PinKind.AUTH, bytearray(rig.pins[PinKind.AUTH]), bytearray(b"12345"))
+    _authenticates(rig, rig.pins[PinKind.AUTH])
 
 
 def test_unblock_with_the_puk_sets_a_new_pin(rig: CardRig) -> None:
@@ -192,23 +257,23 @@ def test_unblock_with_the_puk_sets_a_new_pin(rig: CardRig) -> None:
     WHEN a wrong PUK is tried, then the right PUK with a new PIN
     THEN the wrong PUK is refused, and afterwards the new PIN works and the old one does not."""
     with pytest.raises(PinIncorrect):
-        _authenticates(rig, WRONG_PINS[PinKind.AUTH])
+        _authenticates(rig, rig.wrong_pins[PinKind.AUTH])
     with pytest.raises(PinIncorrect):
-        rig.card.unblock_pin(bytearray(b"87654321"), bytearray(NEW_PINS[PinKind.AUTH]))
+        rig.card.unblock_pin(bytearray(b"87654321"), bytearray(rig.new_pins[PinKind.AUTH]))
     with pytest.raises(PinFormatInvalid):
-        rig.card.unblock_pin(bytearray(b"1234567"), bytearray(NEW_PINS[PinKind.AUTH]))
-    rig.card.unblock_pin(bytearray(PUK), bytearray(NEW_PINS[PinKind.AUTH]))
+        rig.card.unblock_pin(bytearray(b"1234567"), bytearray(rig.new_pins[PinKind.AUTH]))
+    rig.card.unblock_pin(bytearray(PUK), bytearray(rig.new_pins[PinKind.AUTH]))
     assert rig.card.pin_status(PinKind.AUTH).state is PinState.OK
-    _authenticates(rig, NEW_PINS[PinKind.AUTH])
+    _authenticates(rig, rig.new_pins[PinKind.AUTH])
     with pytest.raises(PinIncorrect):
-        _authenticates(rig, PINS[PinKind.AUTH])
+        _authenticates(rig, rig.pins[PinKind.AUTH])
 
 
 def test_the_pin_buffer_is_not_kept_by_the_card(rig: CardRig) -> None:
     """GIVEN a PIN in a bytearray
     WHEN the card authenticates, signs and changes a PIN with such buffers
     THEN afterwards nothing but this test refers to the buffers (the caller can wipe the only copy)."""
-    buffers = [bytearray(PINS[PinKind.AUTH]), bytearray(PINS[PinKind.SIGN]), bytearray(NEW_PINS[PinKind.AUTH])]
+    buffers = [bytearray(rig.pins[PinKind.AUTH]), bytearray(rig.pins[PinKind.SIGN]), bytearray(rig.new_pins[PinKind.AUTH])]
     rig.card.authenticate(buffers[0], CHALLENGE)
     rig.card.sign(buffers[1], hashlib.sha256(b"x").digest())
     rig.card.change_pin(PinKind.AUTH, buffers[0], buffers[2])
@@ -217,7 +282,7 @@ def test_the_pin_buffer_is_not_kept_by_the_card(rig: CardRig) -> None:
     for buffer in buffers:
         holders = [r for r in gc.get_referrers(buffer) if r is not buffers and r is not here]
         assert holders == [], f"PIN buffer still held by {[type(h).__name__ for h in holders]}"
-    assert buffers[0] == bytearray(PINS[PinKind.AUTH])  # not the card's to wipe: the caller does
+    assert buffers[0] == bytearray(rig.pins[PinKind.AUTH])  # not the card's to wipe: the caller does
 
 
 def test_a_pulled_card_answers_card_removed(rig: CardRig) -> None:
@@ -228,10 +293,34 @@ def test_a_pulled_card_answers_card_removed(rig: CardRig) -> None:
     for operation in (
         lambda: rig.card.certificates(),
         lambda: rig.card.pin_status(PinKind.AUTH),
-        lambda: rig.card.authenticate(bytearray(PINS[PinKind.AUTH]), CHALLENGE),
-        lambda: rig.card.sign(bytearray(PINS[PinKind.SIGN]), bytes(32)),
-        lambda: rig.card.change_pin(PinKind.AUTH, bytearray(PINS[PinKind.AUTH]), bytearray(b"1111")),
-        lambda: rig.card.unblock_pin(bytearray(PUK), bytearray(b"1111")),
+        lambda: rig.card.authenticate(bytearray(rig.pins[PinKind.AUTH]), CHALLENGE),
+        lambda: rig.card.sign(bytearray(rig.pins[PinKind.SIGN]), bytes(32)),
+        lambda: rig.card.change_pin(PinKind.AUTH, bytearray(rig.pins[PinKind.AUTH]),
+                                    bytearray(rig.new_pins[PinKind.AUTH])),
+        lambda: rig.card.unblock_pin(bytearray(PUK), bytearray(rig.new_pins[PinKind.AUTH])),
     ):
         with pytest.raises(CardRemoved):
             operation()
+
+
+def test_three_wrong_pins_lock_and_the_puk_unblocks(rig: CardRig) -> None:
+    """GIVEN a card that counts its tries (the simulated twin; the PIV chip through OpenSC — SoftHSM never locks)
+    WHEN the PIN is mistyped three times THEN the last try before is "final", the third locks it, and even the
+    right PIN is refused; the PUK with a new PIN opens it again."""
+    from kiosk.errors import PinLocked
+
+    if not rig.locks:
+        pytest.skip("SoftHSM2 never counts PIN tries")
+    with pytest.raises(PinIncorrect):
+        _authenticates(rig, rig.wrong_pins[PinKind.AUTH])
+    with pytest.raises(PinIncorrect) as final:
+        _authenticates(rig, rig.wrong_pins[PinKind.AUTH])
+    assert final.value.tries_left == 1 and rig.card.pin_status(PinKind.AUTH).state is PinState.FINAL_TRY
+    with pytest.raises(PinLocked):
+        _authenticates(rig, rig.wrong_pins[PinKind.AUTH])
+    assert rig.card.pin_status(PinKind.AUTH).state is PinState.LOCKED
+    with pytest.raises(PinLocked):
+        _authenticates(rig, rig.pins[PinKind.AUTH])
+    rig.card.unblock_pin(bytearray(PUK), bytearray(rig.new_pins[PinKind.AUTH]))
+    _authenticates(rig, rig.new_pins[PinKind.AUTH])
+    assert rig.card.pin_status(PinKind.AUTH).state is PinState.OK
