@@ -94,6 +94,9 @@ def add_parser(subparsers: Any, common: argparse.ArgumentParser) -> None:
     load.add_argument("--count", type=int, required=True, metavar="N")
     load.add_argument("--service", default=None, metavar="ID", help="service id (default: the first in the catalogue)")
     dev.set_defaults(handler=run)
+    from entrypoints.dev_cli import add_virtual_card
+
+    add_virtual_card(dsub, common)
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:

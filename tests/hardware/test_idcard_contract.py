@@ -3,7 +3,7 @@
 ``SimulatedIdCard`` (the twin the demo uses), ``Pkcs11IdCard`` on real SoftHSM2 tokens that hold
 the same demo citizen (auth PIN 1234, signing PIN 123456, PUK = SO PIN 12345678), and
 ``Pkcs11IdCard`` on OpenSC's PKCS#11 module over pcscd and a virtual PIV card on vpcd
-(``tests/fixtures/piv_card.py``: one PIN for both keys, 123456, and a PUK; the PIV driver wants a
+(``hardware/virtual_piv.py``: one PIN for both keys, 123456, and a PUK; the PIV driver wants a
 new PIN of 6 to 8 digits) must behave alike. SoftHSM never counts tries: lock-out runs on the
 simulated card and on the PIV card, whose tries come from the chip through OpenSC's token flags.
 """
@@ -104,7 +104,7 @@ def _opensc_rig(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pyt
     pki = request.getfixturevalue("contract_pki")
     from hardware.pkcs11_card import Pkcs11CardOpener
     from hardware.pkcs11_module import Pkcs11Module
-    from tests.fixtures.piv_card import GEORGIAN_ATR, Counter, PivCard, opensc_conf
+    from hardware.virtual_piv import GEORGIAN_ATR, Counter, PivCard, opensc_conf
     from tests.fixtures.vpcd_card import VirtualCard, vpcd_reader_name
 
     chip = PivCard(pki, pin=Counter(PIV_PIN))

@@ -1,0 +1,106 @@
+"""The villager's journey through a real middleware: pcscd, vpcd, a virtual PIV ID card (``kiosk dev
+virtual-card``) and OpenSC's PKCS#11 module, with the kiosk configured as for a real card
+(``card.driver = "pkcs11"``, ``card.reader = "pcsc"``)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import select
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from nacl.public import PrivateKey
+
+from entrypoints.bootstrap import build_services
+from kiosk.config import load_settings
+from kiosk.session import Step
+from offline.outbox import SubmissionState
+from protocol.catalogue import ServiceKind
+from tests.fixtures.hub_server import REPO
+from tests.fixtures.journey_run import answer_for
+from tests.fixtures.vpcd_card import PcscdProcess
+
+OPENSC_MODULE = Path("/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so")
+
+
+@pytest.fixture
+def virtual_card(vpcd_pcscd: PcscdProcess, tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+    """``kiosk dev virtual-card`` running against the private pcscd, and the settings it printed."""
+    if not OPENSC_MODULE.exists():
+        pytest.skip("OpenSC's PKCS#11 module is not installed (Debian package opensc-pkcs11)")
+    vpcd_pcscd.start()
+    child = subprocess.Popen([sys.executable, "-m", "entrypoints", "dev", "virtual-card", "--port", str(vpcd_pcscd.port),
+                              "--data-dir", str(tmp_path / "kiosk")], cwd=REPO, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    printed: dict[str, str] = {}
+    deadline = time.monotonic() + 30
+    while "KIOSK_CARD_TRUST_ANCHORS" not in printed and time.monotonic() < deadline:
+        ready, _, _ = select.select([child.stdout], [], [], 1)
+        if ready:
+            line = child.stdout.readline().strip()
+            if "=" in line and line.split("=", 1)[0].isupper():
+                key, value = line.split("=", 1)
+                printed[key] = value
+    assert "KIOSK_CARD_TRUST_ANCHORS" in printed, "kiosk dev virtual-card did not start"
+    try:
+        yield child, printed
+    finally:
+        child.kill()
+        child.wait(10)
+        from tests.fixtures.vpcd_card import vpcd_reader_name
+        from tests.hardware.conftest import _wait_slot_empty
+
+        _wait_slot_empty(vpcd_reader_name(0))
+
+
+def wait_step(journey: object, step: Step, timeout_s: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while journey.step is not step:
+        assert time.monotonic() < deadline, f"still at {journey.step}, waited for {step}"
+        time.sleep(0.05)
+
+
+def test_a_villager_sends_a_request_with_the_virtual_card_through_opensc(
+        virtual_card: tuple[subprocess.Popen[str], dict[str, str]], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN the kiosk on pcsc + OpenSC and the virtual card in the reader
+    WHEN the villager types the PIN, answers a form and confirms THEN the request is queued with the card's
+    proof of presence; WHEN the card is pulled THEN the session ends and nothing of it is held."""
+    _child, printed = virtual_card
+    monkeypatch.setenv("OPENSC_CONF", printed["OPENSC_CONF"])
+    env = {"KIOSK_KIOSK_DATA_DIR": str(tmp_path / "kiosk"), "KIOSK_CARD_DRIVER": "pkcs11", "KIOSK_CARD_READER": "pcsc",
+           "KIOSK_CARD_PKCS11_MODULE": printed["KIOSK_CARD_PKCS11_MODULE"],
+           "KIOSK_CARD_TRUST_ANCHORS": printed["KIOSK_CARD_TRUST_ANCHORS"], "KIOSK_CARD_REVOCATION": "off",
+           "KIOSK_HUB_PUBLIC_KEY": base64.b64encode(bytes(PrivateKey.generate().public_key)).decode(),
+           "KIOSK_PRINTER_URI": ""}
+    settings = load_settings(None, env={**os.environ, **env})
+    services = build_services(settings)
+    try:
+        journey = services.journey
+        services.card_reader.start(journey.on_card_event)
+        wait_step(journey, Step.PIN)
+        journey.enter_pin(bytearray(b"1234"))
+        assert journey.step is Step.SERVICES, journey.session.problem
+        service = next(s for s in journey.catalogue.services
+                       if s.kind is ServiceKind.FORM and not s.needs_signature and s.fields)
+        journey.choose_service(service.id)
+        while journey.step is Step.FORM:
+            journey.answer(answer_for(journey.current_field, journey))
+        journey.confirm()
+        assert journey.step is Step.DONE, journey.session.problem
+        assert journey.session.presence is not None
+        [queued] = services.outbox.list()
+        assert queued.state is SubmissionState.QUEUED
+        _child.stdin.write("\n")  # Enter: the card comes out
+        _child.stdin.flush()
+        wait_step(journey, Step.ATTRACT)
+        assert journey.session.is_empty
+    finally:
+        services.card_reader.stop()
+        services.close()
