@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import base64
 import os
-import select
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,15 +39,20 @@ def virtual_card(vpcd_pcscd: PcscdProcess, tmp_path: Path) -> Iterator[tuple[sub
                              stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None
     printed: dict[str, str] = {}
-    deadline = time.monotonic() + 30
-    while "KIOSK_CARD_TRUST_ANCHORS" not in printed and time.monotonic() < deadline:
-        ready, _, _ = select.select([child.stdout], [], [], 1)
-        if ready:
-            line = child.stdout.readline().strip()
-            if "=" in line and line.split("=", 1)[0].isupper():
-                key, value = line.split("=", 1)
+    watchdog = threading.Timer(30, child.kill)  # a card that never starts must not hang the run
+    watchdog.start()
+    try:
+        for line in child.stdout:  # it prints its settings at once, then waits
+            key, _, value = line.strip().partition("=")
+            if value and key.isupper():
                 printed[key] = value
-    assert "KIOSK_CARD_TRUST_ANCHORS" in printed, "kiosk dev virtual-card did not start"
+            if "KIOSK_CARD_TRUST_ANCHORS" in printed:
+                break
+    finally:
+        watchdog.cancel()
+    if "KIOSK_CARD_TRUST_ANCHORS" not in printed:
+        child.kill()
+        pytest.fail("kiosk dev virtual-card did not start")
     try:
         yield child, printed
     finally:
@@ -104,3 +109,22 @@ def test_a_villager_sends_a_request_with_the_virtual_card_through_opensc(
     finally:
         services.card_reader.stop()
         services.close()
+
+
+def test_kiosk_diag_card_reads_the_virtual_card_through_opensc(
+        virtual_card: tuple[subprocess.Popen[str], dict[str, str]], tmp_path: Path) -> None:
+    """GIVEN the virtual card in the reader and the kiosk pointed at OpenSC (only environment variables)
+    WHEN a technician runs `kiosk diag card --json` THEN it reads the holder (masked) and finds both certificates
+    valid, without a PIN."""
+    import json
+
+    _child, printed = virtual_card
+    env = {**os.environ, **printed, "KIOSK_KIOSK_DATA_DIR": str(tmp_path / "diag"), "KIOSK_CARD_READER": "pcsc",
+           "KIOSK_CARD_REVOCATION": "off"}
+    proc = subprocess.run([sys.executable, "-m", "entrypoints", "diag", "card", "--json"], capture_output=True,
+                          text=True, env=env, cwd=REPO, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["card_read"] is True and report["holder"]["personal_number"] == "********083"
+    assert {c["role"]: c["status"] for c in report["certificates"]} == {"authentication": "valid", "signing": "valid"}
+    assert "01024085083" not in proc.stdout
