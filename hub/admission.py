@@ -21,7 +21,7 @@ from nacl.exceptions import CryptoError
 from sqlalchemy import update
 
 from hub.keys import HubKeys
-from hub.presence import Presence, PresenceRefused, PresenceVerifier, check_request
+from hub.presence import Presence, PresenceRefused, PresenceVerifier, check_request, personal_number_in
 from hub.schema import submissions
 from hub.store import HubDatabase
 from protocol.presence import PAYLOAD_FIELD
@@ -40,13 +40,6 @@ class Verdict:
     citizen: str | None = None
     presence: Presence | None = None
     refused: str | None = None
-
-
-def personal_number_in(payload: dict[str, Any]) -> str | None:
-    """The citizen's personal number in a request's payload, if it has one."""
-    citizen = payload.get("citizen")
-    number = citizen.get("personal_number") if isinstance(citizen, dict) else None
-    return number if isinstance(number, str) else None
 
 
 class Admission:

@@ -11,11 +11,13 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from sqlalchemy import and_, delete, select
 
+from assets import ASSETS_DIR
 from hub.keys import HubKeys
 from hub.schema import documents as documents_table
 from hub.schema import roles as roles_table
@@ -57,6 +59,18 @@ def published(store: HubDatabase, name: str) -> SignedDocument | None:
     with store.read() as db:
         row = db.execute(select(d.body, d.etag, d.signature).where(d.name == name)).first()
     return None if row is None else SignedDocument(bytes(row.body), row.etag, row.signature)
+
+
+def catalogue_in_force(store: HubDatabase) -> bytes:
+    """The catalogue kiosks have: the one published, else the one they were shipped with."""
+    doc = published(store, CATALOGUE)
+    return doc.body if doc else (ASSETS_DIR / "catalogue" / "catalogue.json").read_bytes()
+
+
+@functools.lru_cache(maxsize=4)
+def services_in(body: bytes) -> dict[str, dict[str, Any]]:
+    """A catalogue's services by id (parsed once per catalogue)."""
+    return {s["id"]: s for s in json.loads(body).get("services", []) if isinstance(s, dict) and "id" in s}
 
 
 def check_catalogue(body: bytes) -> None:

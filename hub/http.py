@@ -72,6 +72,19 @@ class Refused(Exception):
         self.headers = headers or {}
 
 
+async def read_capped(request: Request, limit: int) -> bytes:
+    """A small body (a back-office form or upload), refused 413 past ``limit`` whatever it declares."""
+    declared = request.headers.get("content-length")
+    if declared and (not declared.isdigit() or int(declared) > limit):
+        raise Refused(413, "too_large")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise Refused(413, "too_large")
+    return body
+
+
 def refusal(exc: Refused) -> JSONResponse:
     """The JSON answer for a refusal."""
     return JSONResponse({"error": exc.word}, status_code=exc.status, headers=exc.headers)

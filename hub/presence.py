@@ -150,11 +150,16 @@ def verifier_for(keys: HubKeys, anchors: list[x509.Certificate], clock: Callable
     return PresenceVerifier(anchors, NonceIssuer(keys.derived_key(NONCE_PURPOSE), clock), number_field=number_field)
 
 
-def check_request(presence: Presence, payload: dict[str, Any]) -> None:
-    """A request's payload against its session's proof: the same person, made within the session."""
+def personal_number_in(payload: dict[str, Any]) -> str | None:
+    """The citizen's personal number in a request's payload, if it has one."""
     citizen = payload.get("citizen")
     number = citizen.get("personal_number") if isinstance(citizen, dict) else None
-    if number != presence.personal_number:
+    return number if isinstance(number, str) else None
+
+
+def check_request(presence: Presence, payload: dict[str, Any]) -> None:
+    """A request's payload against its session's proof: the same person, made within the session."""
+    if personal_number_in(payload) != presence.personal_number:
         raise PresenceRefused("presence_other_person")
     made = payload.get("submitted_at")
     try:

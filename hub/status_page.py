@@ -9,11 +9,9 @@ request's language, switchable to the other four; an unknown token gets a kind 4
 from __future__ import annotations
 
 import datetime as dt
-import json
 import time
 import zoneinfo
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -46,16 +44,6 @@ class StatusView:
     language: str
 
 
-def _catalogue_bytes(store: HubDatabase) -> bytes:
-    doc = documents.published(store, documents.CATALOGUE)
-    return doc.body if doc else (ASSETS_DIR / "catalogue" / "catalogue.json").read_bytes()
-
-
-@lru_cache(maxsize=4)
-def _services(body: bytes) -> dict[str, Any]:
-    return {s["id"]: s for s in json.loads(body).get("services", []) if isinstance(s, dict) and "id" in s}
-
-
 def _words(value: Any, lang: str, fallback: str) -> str:
     return (value.get(lang) or value.get("en") or fallback) if isinstance(value, dict) else fallback
 
@@ -63,7 +51,7 @@ def _words(value: Any, lang: str, fallback: str) -> str:
 def service_words(store: HubDatabase, service_id: str, lang: str) -> tuple[str, dict[str, str], dict[str, str]]:
     """A service's title in ``lang``, its fields' labels and its choices' labels (by id), from the catalogue in
     force; ids stand in for what the catalogue does not name."""
-    service = _services(_catalogue_bytes(store)).get(service_id, {})
+    service = documents.services_in(documents.catalogue_in_force(store)).get(service_id, {})
     fields = [f for f in service.get("fields", []) if isinstance(f, dict) and "id" in f]
     labels = {f["id"]: _words(f.get("label"), lang, f["id"]) for f in fields}
     options = {f"{f['id']}={c['id']}": _words(c.get("label"), lang, c["id"]) for f in fields
@@ -71,9 +59,15 @@ def service_words(store: HubDatabase, service_id: str, lang: str) -> tuple[str, 
     return _words(service.get("title"), lang, service_id), labels, options
 
 
+def service_titles(store: HubDatabase, lang: str) -> dict[str, str]:
+    """Every service's title in ``lang`` (one read of the catalogue in force)."""
+    return {sid: _words(s.get("title"), lang, sid)
+            for sid, s in documents.services_in(documents.catalogue_in_force(store)).items()}
+
+
 def service_reasons(store: HubDatabase, service_id: str) -> dict[str, dict[str, str]]:
     """The service's own reasons for rejecting (id → text per language), {} when the catalogue gives none."""
-    service = _services(_catalogue_bytes(store)).get(service_id, {})
+    service = documents.services_in(documents.catalogue_in_force(store)).get(service_id, {})
     return {r["id"]: r["label"] for r in service.get("rejection_reasons", [])
             if isinstance(r, dict) and "id" in r and isinstance(r.get("label"), dict)}
 
@@ -87,11 +81,10 @@ def find(store: HubDatabase, kiosk_id: str, token: str, language: str | None) ->
     if row is None:
         return None
     lang = language if language in LANGUAGES else (row.language if row.language in LANGUAGES else "ka")
-    service = _services(_catalogue_bytes(store)).get(row.service, {})
-    titles = service.get("title") if isinstance(service.get("title"), dict) else {}
+    service = documents.services_in(documents.catalogue_in_force(store)).get(row.service, {})
     since = dt.datetime.fromisoformat(row.changed_at).astimezone(TBILISI).strftime("%d.%m.%Y")
     days = service.get("processing_days")
-    return StatusView(row.state, row.reason, since, row.receipt_no, titles.get(lang) or titles.get("en") or row.service,
+    return StatusView(row.state, row.reason, since, row.receipt_no, _words(service.get("title"), lang, row.service),
                       days if isinstance(days, int) else None, row.centre or "", lang)
 
 

@@ -11,16 +11,14 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import hashlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import Request
 from sqlalchemy import delete, select
 
-from assets import ASSETS_DIR
 from hub import documents
-from hub.http import Refused
+from hub.http import Refused, read_capped
 from hub.keys import HubKeys
 from hub.schema import documents as documents_table
 from hub.store import HubDatabase, upsert
@@ -29,20 +27,10 @@ DRAFT = "catalogue_draft"
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 
 
-def catalogue_in_force(store: HubDatabase) -> bytes:
-    """The catalogue kiosks have: the one published, else the one they were shipped with."""
-    doc = documents.published(store, documents.CATALOGUE)
-    return doc.body if doc else (ASSETS_DIR / "catalogue" / "catalogue.json").read_bytes()
-
-
-def _services(body: bytes) -> dict[str, dict[str, Any]]:
-    return {s["id"]: s for s in json.loads(body).get("services", []) if isinstance(s, dict) and "id" in s}
-
-
 def catalogue_services(body: bytes, lang: str) -> list[dict[str, Any]]:
     """Each service in a catalogue: id, title in ``lang``, fee in lari, working days."""
     rows = []
-    for sid, s in _services(body).items():
+    for sid, s in documents.services_in(body).items():
         title = s.get("title")
         title = title if isinstance(title, dict) else {}
         fee = s.get("fee_tetri")
@@ -69,7 +57,7 @@ def check_draft(store: HubDatabase, body: bytes) -> CatalogueCheck:
         documents.check_catalogue(body)
     except documents.DocumentError as exc:
         return CatalogueCheck(error=str(exc)[:300])
-    new, old = _services(body), _services(catalogue_in_force(store))
+    new, old = documents.services_in(body), documents.services_in(documents.catalogue_in_force(store))
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     with store.write() as db:
         upsert(db, documents_table, {"name": DRAFT, "body": body, "etag": etag, "signature": "",
@@ -96,11 +84,7 @@ async def catalogue_upload(request: Request) -> tuple[dict[str, str], bytes]:
     kind = request.headers.get("content-type", "")
     if not kind.startswith("multipart/form-data"):
         raise Refused(400, "bad_form")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_UPLOAD_BYTES:
-            raise Refused(413, "too_large")
+    body = await read_capped(request, MAX_UPLOAD_BYTES)
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
         b"Content-Type: " + kind.encode("latin-1") + b"\r\n\r\n" + body)
     fields: dict[str, str] = {}

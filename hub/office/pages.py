@@ -22,13 +22,12 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from markupsafe import Markup
 
 from hub import documents
-from hub.http import Refused
+from hub.http import Refused, read_capped
 from hub.keys import HubKeys
 from hub.models import HubState
 from hub.office import audit, charts, texts
 from hub.office.accounts import Accounts, LoginRefused, Role
 from hub.office.admin import (
-    catalogue_in_force,
     catalogue_services,
     catalogue_upload,
     check_draft,
@@ -45,9 +44,10 @@ from hub.office.views import (
     fleet_health,
     kiosk_history,
     open_request,
+    request_facts,
 )
 from hub.presence import PresenceVerifier
-from hub.status_page import service_reasons, service_words
+from hub.status_page import service_reasons, service_titles, service_words
 from hub.store import HubDatabase
 
 PREFIX = "/office"
@@ -87,14 +87,7 @@ def language_of(request: Request) -> str:
 
 async def form_body(request: Request) -> dict[str, str]:
     """A small urlencoded form (at most 16 KB), one value per field."""
-    declared = request.headers.get("content-length")
-    if declared and (not declared.isdigit() or int(declared) > MAX_FORM_BYTES):
-        raise Refused(413, "too_large")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            raise Refused(413, "too_large")
+    body = await read_capped(request, MAX_FORM_BYTES)
     fields = urllib.parse.parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
     return {k: v[0] for k, v in fields.items()}
 
@@ -213,8 +206,8 @@ def office_router(store: HubDatabase, keys: HubKeys, presence: PresenceVerifier 
         found = find_requests(store, filters)
         lists = choices(store)
         lang = language_of(request)
-        shown = {*lists["services"], *(r["service"] for r in found)}
-        titles = {sid: service_words(store, sid, lang)[0] for sid in shown}
+        named = service_titles(store, lang)
+        titles = {sid: named.get(sid, sid) for sid in {*lists["services"], *(r["service"] for r in found)}}
         return render(request, "requests.html", session=session, user=session.user, found=found, filters=filters,
                       states=[s.value for s in HubState], centres=lists["centres"], services=lists["services"],
                       titles=titles)
@@ -257,13 +250,13 @@ def office_router(store: HubDatabase, keys: HubKeys, presence: PresenceVerifier 
         reason = None
         code = form.get("reason", "")
         if state is HubState.REJECTED:
-            opened = open_request(store, keys, None, kiosk_id, request_id)
-            if opened is None:
+            facts = request_facts(store, kiosk_id, request_id)
+            if facts is None:
                 raise Refused(404, "not_found")
-            reasons = reasons_of(opened.facts["service"])
+            reasons = reasons_of(facts["service"])
             if code not in reasons:
                 return RedirectResponse(f"{here}?need_reason=1", 303)
-            reason = texts.reason_text(reasons, code, opened.facts["language"])
+            reason = texts.reason_text(reasons, code, facts["language"])
         who = session.user.username
 
         def log(db: Any) -> None:
@@ -331,7 +324,8 @@ def office_router(store: HubDatabase, keys: HubKeys, presence: PresenceVerifier 
     def figures_page(request: Request, session: Annotated[Session, Depends(needs(Role.SUPERVISOR))]) -> Response:
         lang = language_of(request)
         shown = _period(request, store)
-        titled = _titled_figures(shown, lambda sid: service_words(store, sid, lang)[0])
+        named = service_titles(store, lang)
+        titled = _titled_figures(shown, lambda sid: named.get(sid, sid))
         drawn = {name: Markup(charts.bars(rows, title=texts.t(lang, f"figures.{name}")))
                  for name, rows in titled.items()}
         return render(request, "figures.html", session=session, user=session.user, f=shown, rows=titled,
@@ -361,7 +355,8 @@ def office_router(store: HubDatabase, keys: HubKeys, presence: PresenceVerifier 
     def catalogue_page(request: Request, session: Annotated[Session, Depends(needs(Role.ADMIN))],
                        published: str = "", stale: str = "") -> Response:
         return render(request, "catalogue.html", session=session, user=session.user,
-                      services=catalogue_services(catalogue_in_force(store), language_of(request)), check=None,
+                      services=catalogue_services(documents.catalogue_in_force(store), language_of(request)),
+                      check=None,
                       published=bool(published), stale=bool(stale))
 
     @router.post("/catalogue")
@@ -375,7 +370,8 @@ def office_router(store: HubDatabase, keys: HubKeys, presence: PresenceVerifier 
             audit.record(db, store.now(), session.user.username, "catalogue:check", None,
                          {"valid": check.error is None, "bytes": len(body)})
         return render(request, "catalogue.html", session=session, user=session.user,
-                      services=catalogue_services(catalogue_in_force(store), lang), check=check, published=False,
+                      services=catalogue_services(documents.catalogue_in_force(store), lang), check=check,
+                      published=False,
                       stale=False)
 
     @router.post("/catalogue/publish")

@@ -7,15 +7,17 @@ Nothing here renders HTML (``hub.office.pages`` does); these are the facts and t
 from __future__ import annotations
 
 import datetime as dt
+import json
+import statistics
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 
 from hub import backoffice
-from hub.admission import personal_number_in
 from hub.keys import HubKeys
-from hub.presence import PresenceRefused, PresenceVerifier, check_request
+from hub.presence import PresenceRefused, PresenceVerifier, check_request, personal_number_in
 from hub.schema import heartbeat_latest, heartbeats, kiosks, rejections, submissions
 from hub.store import HubDatabase
 from protocol.certificates import personal_number
@@ -84,13 +86,26 @@ class OpenedRequest:
     answers: list[tuple[str, str]] = field(default_factory=list)
 
 
+_FACTS = (_s.kiosk_id, _s.id, _s.receipt_no, _s.service, _s.centre, _s.state, _s.reason, _s.created_at,
+          _s.received_at, _s.changed_at, _s.status_seq, _s.language)
+
+
+def _one(kiosk_id: str, request_id: str) -> tuple[Any, ...]:
+    return _s.kiosk_id == kiosk_id, _s.id == request_id, _s.synthetic == 0
+
+
+def request_facts(store: HubDatabase, kiosk_id: str, request_id: str) -> dict[str, Any] | None:
+    """A request's clear facts (service, language, state…) without opening its payload; None when unknown."""
+    with store.read() as db:
+        row = db.execute(select(*_FACTS).where(*_one(kiosk_id, request_id))).mappings().first()
+    return dict(row) if row else None
+
+
 def open_request(store: HubDatabase, keys: HubKeys, presence: PresenceVerifier | None, kiosk_id: str,
                  request_id: str) -> OpenedRequest | None:
     """The request opened on the server (None when there is no such request)."""
     with store.read() as db:
-        row = db.execute(select(_s.kiosk_id, _s.id, _s.receipt_no, _s.service, _s.centre, _s.state, _s.reason,
-                                _s.created_at, _s.received_at, _s.changed_at, _s.status_seq, _s.language, _s.sealed)
-                         .where(_s.kiosk_id == kiosk_id, _s.id == request_id, _s.synthetic == 0)).mappings().first()
+        row = db.execute(select(*_FACTS, _s.sealed).where(*_one(kiosk_id, request_id))).mappings().first()
     if row is None:
         return None
     facts = {k: v for k, v in row.items() if k != "sealed"}
@@ -181,8 +196,6 @@ def fleet_health(store: HubDatabase) -> list[KioskHealth]:
 
 def kiosk_history(store: HubDatabase, kiosk_id: str, since: dt.datetime) -> list[tuple[dt.datetime, float]]:
     """The kiosk's queue depth at each heartbeat since ``since`` (its history keeps 30 days)."""
-    import json
-
     h = heartbeats.c
     with store.read() as db:
         rows = db.execute(select(h.received_at, h.body)
@@ -213,10 +226,6 @@ class Figures:
 
 def figures(store: HubDatabase, start: dt.date, end: dt.date) -> Figures:
     """Requests received from ``start`` to ``end`` (inclusive), real ones only."""
-    import json
-    import statistics
-    from collections import Counter, defaultdict
-
     low = dt.datetime.combine(start, dt.time(), dt.UTC).isoformat()
     high = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), dt.UTC).isoformat()
     with store.read() as db:
