@@ -59,9 +59,17 @@ def run_script(app: Any, script: Iterator[float], on_error: Callable[[Exception]
                first_delay: float = 0.3) -> None:
     """Drive ``script`` on the Kivy clock after ``first_delay`` (the first frames): each number it
     yields is the wait before its next step. The app stops at the end, or on an error, which goes to
-    ``on_error`` first (drivers carry it to their report, and their test fails on it)."""
+    ``on_error`` first (drivers carry it to their report, and their test fails on it). A step waits
+    until the card's answer to the previous one is in (``kiosk.card_work``), as a person would."""
+    waited = [0]
 
     def step(_dt: float) -> None:
+        journey = getattr(app, "journey", None)
+        if journey is not None and not journey.card_work.idle and waited[0] < 500:
+            waited[0] += 1
+            Clock.schedule_once(step, 0.02)
+            return
+        waited[0] = 0
         try:
             delay = next(script)
         except StopIteration:

@@ -236,8 +236,8 @@ class Tour:
         Clock.schedule_once(self._check, SETTLE_S)
 
     def _check(self, _dt: float) -> None:
-        if len(self.app.manager.children) > 1 and self._waited < 8:
-            # a screen change still in flight (a busy machine): photograph the finished screen
+        if (len(self.app.manager.children) > 1 or self.app.journey.busy) and self._waited < 40:
+            # a screen change or a card answer still in flight (a busy machine): photograph the finished screen
             self._waited += 1
             Clock.schedule_once(self._check, SETTLE_S / 2)
             return

@@ -33,6 +33,7 @@ from hardware.printer_profiles import PROFILES, PrinterProfile, profile_for_widt
 from hardware.simulated_card import SimulatedCardReader
 from hardware.simulated_printer import SimulatedPrinter
 from kiosk.audit import open_audit_log
+from kiosk.card_work import CardWork
 from kiosk.catalogue_store import CatalogueStore
 from kiosk.clock import LocalTime, WallClock, utc_now
 from kiosk.config import LANGUAGES, ConfigError, Settings
@@ -272,6 +273,7 @@ def build_services(
     my_requests = MyRequests(kiosk_id=settings.kiosk.kiosk_id, local=outbox_source(outbox),
                              remote=hub_requests_source(settings))
     challenges = LoginChallenges(enrolled_kiosk_id(settings), clock, hub_nonce_source(settings))
+    card_work = CardWork()  # on the caller's thread until the touch app moves it to a card thread
     journey = Journey(
         open_card=opener,
         validator=validator,
@@ -285,6 +287,7 @@ def build_services(
         clock=monotonic,
         local_time=local_time,
         personal_number_field=settings.card.personal_number_field,
+        card_work=card_work,
     )
     journey.subscribe(_reset_language_after_session(translator, settings.kiosk.language))
     privileged = build_privileged(settings, outbox=outbox, printer=printer, catalogue=catalogue,
@@ -321,5 +324,5 @@ def build_services(
         sync=sync,
         technician=technician,
         demo=demo,
-        closers=(outbox.close, privileged.audit.close, audio.close, challenges.close),
+        closers=(card_work.close, outbox.close, privileged.audit.close, audio.close, challenges.close),
     )

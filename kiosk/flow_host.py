@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from kiosk.card_work import CardWork
     from kiosk.session import CitizenSession, Step
 
 
 class FlowHost(Protocol):
-    """The journey as its flows see it: the visit's step and session, and three ways to move on."""
+    """The journey as its flows see it: the visit's step and session, its card thread, and three ways to move on."""
 
     @property
     def step(self) -> Step:
@@ -23,6 +24,11 @@ class FlowHost(Protocol):
     @property
     def session(self) -> CitizenSession:
         """Everything held about the person at the kiosk."""
+        ...
+
+    @property
+    def card_work(self) -> CardWork:
+        """Where card operations run (off the UI thread); their answers come back only to this session."""
         ...
 
     @property

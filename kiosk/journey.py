@@ -2,9 +2,12 @@
 
 Called on the UI thread only (card events are marshalled there). It knows no widgets:
 screens observe ``step`` and ``session`` and call the verbs below. Card removal and the idle
-timeout end the session and wipe it. Sending (``kiosk.sending``) and the PIN services
-(``kiosk.pin_flows``) are collaborators it holds; they see it as a ``kiosk.flow_host.FlowHost`` and
-their verbs are delegated below, so the screens call the journey only.
+timeout end the session and wipe it. Every card operation (and the hub lookup of "my requests") is
+handed to ``kiosk.card_work.CardWork``: it runs on the card thread and its answer is read here, back
+on the UI thread, only if the session that asked is still on — the screen keeps drawing meanwhile.
+Sending (``kiosk.sending``) and the PIN services (``kiosk.pin_flows``) are collaborators it holds;
+they see it as a ``kiosk.flow_host.FlowHost`` and their verbs are delegated below, so the screens
+call the journey only.
 """
 
 from __future__ import annotations
@@ -14,20 +17,24 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from cryptography import x509
+
+from kiosk.card_work import Answer, CardWork
 from kiosk.clock import LocalTime
 from kiosk.errors import CardError, CardRemoved, HardwareError, PinIncorrect, PinLocked
 from kiosk.forms import normalize, prefill_value, validate
 from kiosk.identity import (
     CertificateValidator,
+    Citizen,
     IdentityError,
     identify,
     prove_presence,
     wipe,
 )
-from kiosk.my_requests import MyRequests
+from kiosk.my_requests import MyRequests, MyRequestsResult
 from kiosk.pin_flow import FlowMode
 from kiosk.pin_flows import PinServices
-from kiosk.ports import CardEvent, CardEventKind, CardOpener, PinKind, PinState, PinStatus, ReaderInfo
+from kiosk.ports import CardEvent, CardEventKind, CardOpener, IdCard, PinKind, PinState, PinStatus, ReaderInfo
 from kiosk.presence import LoginChallenges
 from kiosk.problem import Problem
 from kiosk.sending import Sending
@@ -35,6 +42,7 @@ from kiosk.session import CitizenSession, Step
 from kiosk.signing import QualifiedSigner
 from kiosk.submission import Submitter
 from protocol.catalogue import Catalogue, FormField, Service, ServiceKind
+from protocol.presence import PresenceToken
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +73,7 @@ class Journey:
         clock: Callable[[], float],
         local_time: LocalTime,
         personal_number_field: str = "serialNumber",
+        card_work: CardWork | None = None,
     ) -> None:
         self._open_card = open_card
         self._validator = validator
@@ -76,6 +85,7 @@ class Journey:
         self._clock = clock
         self.local_time = local_time  # the kiosk's own zone: form dates, dates shown to the villager
         self._number_field = personal_number_field
+        self.card_work = card_work or CardWork()  # without one: card operations run at once, on this thread
         self.step = Step.ATTRACT
         self.session = CitizenSession()
         self.card_left_in = False  # a card is still in the reader after the session ended
@@ -103,6 +113,11 @@ class Journey:
         """The service catalogue in force now."""
         return self._catalogue()
 
+    @property
+    def busy(self) -> str | None:
+        """What the screen says while the card (or the hub) is answering — touches wait — else None."""
+        return self.card_work.busy
+
     # -- card presence -----------------------------------------------------------------------
 
     def on_card_event(self, event: CardEvent) -> None:
@@ -118,10 +133,20 @@ class Journey:
 
     def _start(self, reader: ReaderInfo) -> None:
         self.move_to(Step.READING)
+        open_card, validator, number_field = self._open_card, self._validator, self._number_field
+
+        def read() -> tuple[IdCard, x509.Certificate, Citizen, PinStatus]:
+            card = open_card(reader)
+            certificate, citizen = identify(card, validator, number_field)
+            return card, certificate, citizen, card.pin_status(PinKind.AUTH)
+
+        self.card_work.run(read, self._card_read)
+
+    def _card_read(self, answer: Answer[tuple[IdCard, x509.Certificate, Citizen, PinStatus]]) -> None:
+        if self.step is not Step.READING:
+            return
         try:
-            card = self._open_card(reader)
-            certificate, citizen = identify(card, self._validator, self._number_field)
-            status = card.pin_status(PinKind.AUTH)
+            card, certificate, citizen, status = answer.get()
         except CardRemoved:
             self.end_session("card_removed")
             return
@@ -137,6 +162,7 @@ class Journey:
 
     def fail(self, exc: BaseException) -> None:
         """Wipe the session and show the failure page, saying ``exc``'s translation key."""
+        self.card_work.forget()
         self.session.wipe()
         self.session.problem = Problem(
             getattr(exc, "translation_key", "error.unexpected"), dict(getattr(exc, "params", {}))
@@ -154,11 +180,21 @@ class Journey:
     def enter_pin(self, pin: bytearray | None) -> None:
         """Prove the card holder: the card signs a fresh nonce after ``pin``. ``pin`` is wiped."""
         s = self.session
-        if self.step is not Step.PIN or s.card is None or s.certificate is None:
+        if self.step is not Step.PIN or s.card is None or s.certificate is None or not self.card_work.idle:
             wipe(pin)
             return
+        card, certificate, challenges = s.card, s.certificate, self._challenges
+        # The hub's nonce may still be on its way: the card thread waits for it, not the screen.
+        # A PIN typed on the reader's own keypad: nothing covers the screen, Cancel still works.
+        self.card_work.run(lambda: prove_presence(card, certificate, pin, challenges.challenge()),
+                           self._pin_checked, say=None if pin is None else "busy.card", secrets=(pin,))
+
+    def _pin_checked(self, answer: Answer[PresenceToken]) -> None:
+        s = self.session
+        if self.step is not Step.PIN:
+            return
         try:
-            s.presence = prove_presence(s.card, s.certificate, pin, self._challenges.challenge())
+            s.presence = answer.get()
         except PinIncorrect as exc:
             s.problem = Problem(exc.translation_key, dict(exc.params))
             s.pin_status = PinStatus.from_tries_left(exc.tries_left)
@@ -175,8 +211,6 @@ class Journey:
         except (CardError, HardwareError, IdentityError) as exc:
             self.fail(exc)
             return
-        finally:
-            wipe(pin)
         s.problem = None
         log.info("citizen authenticated")
         self.move_to(Step.SERVICES)
@@ -201,14 +235,27 @@ class Journey:
         s.service = service = self._catalogue().service(service_id)
         s.problem = None
         if service.kind is ServiceKind.MY_REQUESTS:
-            if s.presence is not None:  # always, once the PIN is through
-                s.my_requests = self._my_requests.lookup(s.presence)
-                self.move_to(Step.MY_REQUESTS)
+            if s.presence is not None and self.card_work.idle:  # always, once the PIN is through
+                presence, my_requests = s.presence, self._my_requests
+                self.card_work.run(lambda: my_requests.lookup(presence), self._requests_found,
+                                   say="busy.my_requests")
         elif service.kind in (ServiceKind.PIN_CHANGE, ServiceKind.PUK_UNBLOCK):
             mode = FlowMode.UNBLOCK if service.kind is ServiceKind.PUK_UNBLOCK else FlowMode.CHANGE
             self._pin_services.start(mode)
         else:
             self._open_form(service)
+
+    def _requests_found(self, answer: Answer[MyRequestsResult]) -> None:
+        if self.step not in (Step.SERVICES, Step.INTRO):
+            return
+        try:
+            found = answer.get()  # offline the lookup answers with this kiosk's own list
+        except Exception as exc:  # noqa: BLE001 — that list could not be read: said, not a crash
+            log.error("my requests could not be listed: %s", type(exc).__name__)
+            self.fail(exc)
+            return
+        self.session.my_requests = found
+        self.move_to(Step.MY_REQUESTS)
 
     def _open_form(self, service: Service) -> None:
         s = self.session
@@ -312,6 +359,7 @@ class Journey:
     def end_session(self, reason: str) -> None:
         """Wipe everything and return to the attract screen."""
         was_active = self.step is not Step.ATTRACT
+        self.card_work.forget()
         self.session.wipe()
         if was_active:
             log.info("session ended: %s", reason)
@@ -324,6 +372,7 @@ class Journey:
         """
         self.card_left_in = self.session.card is not None
         if self.step is Step.DONE:
+            self.card_work.forget()
             self.session.wipe()
             log.info("session ended: finished")
             self.move_to(Step.RATING)

@@ -1,7 +1,8 @@
 """The Kivy application: receives ``Services``, shows the screen for each journey step.
 
-Worker threads (the card monitor) never touch widgets: their events reach the journey on the
-main thread through ``Clock.schedule_once``.
+Worker threads (the card monitor, the card thread of ``kiosk.card_work``) never touch widgets: their
+events and answers reach the journey on the main thread through ``Clock.schedule_once``. While the
+card answers, ``BusyOverlay`` says so over the screen and refuses touches.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from screens.base import KioskScreen
 from screens.observable import ObservableTranslator, Theme
 from screens.registry import STEP_SCREENS, load_screen_class
 from screens.role_login.wiring import attach_modes
+from screens.widgets.busy import BusyOverlay
 from screens.widgets.entry import AnswerField
 from screens.widgets.keyboard import KeyboardKey, KeyboardRow, OnScreenKeyboard
 from screens.widgets.pinpad import PinPad
@@ -57,6 +59,7 @@ class KioskRoot(FloatLayout):
 
     demo = BooleanProperty(False)
     countdown = NumericProperty(-1)
+    busy = StringProperty("")  # what the card (or the hub) is doing, while the screen waits for its answer
     on_more_time = ObjectProperty(None)
 
     def more_time(self) -> None:
@@ -96,7 +99,9 @@ class KioskApp(App):
         Factory.register("KeyboardRow", cls=KeyboardRow)
         Factory.register("AnswerField", cls=AnswerField)
         Factory.register("IdleOverlay", cls=IdleOverlay)
+        Factory.register("BusyOverlay", cls=BusyOverlay)
         Builder.load_file(str(HERE / "widgets" / "widgets.kv"))
+        Builder.load_file(str(HERE / "widgets" / "busy.kv"))
         Builder.load_file(str(HERE / "widgets" / "keyboard.kv"))
         Builder.load_file(str(HERE / "app.kv"))
         Window.bind(size=self._on_window_size)
@@ -110,6 +115,9 @@ class KioskApp(App):
         self.tr.bind(lang=lambda *_: self._refresh_current())
         Window.bind(on_touch_down=lambda *_: self.journey.touch())
         self.journey.subscribe(self._show)
+        # card operations run on the card thread from now on; their answers come back on this one
+        self.journey.card_work.use_thread(lambda answer: Clock.schedule_once(lambda _dt: answer()))
+        self.journey.card_work.subscribe(lambda say: setattr(root, "busy", say or ""))
         self._attach_audio()
         self._card_sink = self.services.modes.on_card_event if self.services.modes else self.journey.on_card_event
         attach_modes(self)  # the hidden gesture, role login, staff and technician screens

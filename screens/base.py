@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from kivy.clock import Clock
 from kivy.properties import ObjectProperty
 from kivy.uix.screenmanager import Screen
 
@@ -28,8 +25,3 @@ class KioskScreen(Screen):
 
     def wipe(self) -> None:
         """Clear every widget that could hold citizen data (the session ended)."""
-
-
-def after_a_frame(callback: Callable[[], None]) -> None:
-    """Run ``callback`` once the next frame is on screen (so a "checking…" line shows before a slow card call)."""
-    Clock.schedule_once(lambda _dt: Clock.schedule_once(lambda _dt2: callback(), 0), 0)

@@ -6,7 +6,7 @@ from kivy.clock import Clock
 from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.ports import PinState
-from screens.base import KioskScreen, after_a_frame
+from screens.base import KioskScreen
 
 
 class PinScreen(KioskScreen):
@@ -35,9 +35,9 @@ class PinScreen(KioskScreen):
             Clock.schedule_once(lambda _dt: self.journey.enter_pin(None), 0.1)
 
     def submit(self, pin: bytearray) -> None:
-        """The pad's OK: say "checking…", then hand the digits to the journey, which wipes them."""
-        self.checking = True
-        after_a_frame(lambda: self.journey.enter_pin(pin))
+        """The pad's OK: the digits go to the journey (which wipes them); the card answers on its own thread."""
+        self.journey.enter_pin(pin)
+        self.checking = bool(self.journey.busy)  # the pad waits for the answer (the journey redraws then)
 
     def wipe(self) -> None:
         self.warning = ""

@@ -6,7 +6,7 @@ from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.ports import PinState
 from protocol.catalogue import localized
-from screens.base import KioskScreen, after_a_frame
+from screens.base import KioskScreen
 
 
 class SignScreen(KioskScreen):
@@ -35,9 +35,9 @@ class SignScreen(KioskScreen):
         self.ids.pad.clear()
 
     def submit(self, pin: bytearray) -> None:
-        """The pad's OK: say "checking…", then the journey signs with these digits and wipes them."""
-        self.checking = True
-        after_a_frame(lambda: self.journey.sign(pin))
+        """The pad's OK: the digits go to the journey (which wipes them); the card answers on its own thread."""
+        self.journey.sign(pin)
+        self.checking = bool(self.journey.busy)  # the pad waits for the answer (the journey redraws then)
 
     def sign_on_reader(self) -> None:
         """With a PIN-pad reader the card asks for the PIN itself: one touch starts it (never a retry loop)."""

@@ -41,10 +41,17 @@ class Driver:
         self.journey, self.demo = services.journey, services.demo
 
     def settle(self, frames: int = 3) -> None:
+        """A few frames, and as many more as the card takes to answer (it answers on its own thread)."""
+        import time
+
         from kivy.base import EventLoop
 
         for _ in range(frames):
             EventLoop.idle()
+        deadline = time.monotonic() + 10
+        while not self.journey.card_work.idle and time.monotonic() < deadline:
+            EventLoop.idle()
+        EventLoop.idle()
 
     def tap(self, widget) -> None:  # noqa: ANN001
         from demo.touch import tap
