@@ -19,6 +19,17 @@ to the same ScreenManager and shown the same way, first time and again.
     python bench/bench_screens.py [--runs 5] [--rounds 4]
 
 Goal (issue 6): each screen's first and repeat show <= 50 ms.
+
+With ``--card-delay S`` it measures instead whether the screen keeps drawing while a slow card
+answers (issue 16): the same journey on a simulated card that takes S seconds per operation
+(reading the certificates, the PIN state, each login, signature or PIN change), and the time
+between consecutive frames of the Kivy event loop — the longest, and those during card operations.
+Peer, in the same run: the same journey with card operations on the UI thread, as before
+``kiosk.card_work`` (the screen stops for the whole operation).
+
+    python bench/bench_screens.py --card-delay 0.8 [--runs 3]
+
+Goal (issue 16): <= 100 ms between frames during card operations.
 """
 
 from __future__ import annotations
@@ -41,6 +52,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))  # run as a plain script, the repository's packages importable
 
 GOAL_MS = 50.0
+FRAME_GAP_GOAL_MS = 100.0
 BARE_SHOWS = 6  # bare screens built; each is then shown again as many times
 
 
@@ -152,9 +164,10 @@ def child(args: argparse.Namespace) -> dict[str, object]:
             for step in citizen_journey(services.demo, "ka"):
                 if step.action:
                     step.action(app)
-                for _ in range(50):
+                for _ in range(100):
                     yield
-                    if app.current_screen == step.expect and len(app.manager.children) == 1:
+                    if (app.current_screen == step.expect and len(app.manager.children) == 1
+                            and services.journey.card_work.idle):  # the card's answer (its own thread) is in
                         break
                 else:
                     raise RuntimeError(f"round {round_no}, {step.name}: expected {step.expect}, "
@@ -195,6 +208,121 @@ def child(args: argparse.Namespace) -> dict[str, object]:
     return {"shows": shows, "listeners_ms": listeners_ms, "error": state["error"]}
 
 
+def frames_child(args: argparse.Namespace) -> dict[str, object]:
+    """One process: the tour's journey on a card ``args.card_delay`` s slow; every frame-to-frame gap.
+
+    ``args.mode`` "thread": as the kiosk runs; "ui_thread": card operations on the UI thread (the peer)."""
+    from entrypoints.bootstrap import build_services
+    from kiosk.config import load_settings
+    from screens.runner import prepare_kivy
+
+    data = Path(args.data)
+    services = build_services(load_settings(None, env={}).simulated(data))
+    prepare_kivy(kivy_home=data / "kivy", headless=True, size=(1280, 800), fullscreen=False)
+    from kivy.clock import Clock
+    from kivy.core.window import Window
+    from kivy.graphics.opengl import glFinish
+
+    from demo.tour import citizen_journey
+    from screens.app import KioskApp
+
+    demo, card_work = services.demo, services.journey.card_work
+    slow_card = demo.new_card
+    demo.new_card = lambda **kwargs: slow_card(delay_s=args.card_delay, **kwargs)  # type: ignore[method-assign]
+    if args.mode == "ui_thread":
+        card_work.use_thread = lambda post: None  # type: ignore[method-assign]  # the peer: answers at once, here
+    asked = {"now": False}
+    plain_run = card_work.run
+
+    def run(*a: object, **kw: object) -> None:
+        asked["now"] = True  # a card operation started in this frame
+        plain_run(*a, **kw)  # type: ignore[arg-type]
+
+    card_work.run = run  # type: ignore[method-assign]
+    gaps: list[tuple[float, bool, int]] = []  # (ms since the previous frame, a card operation was on, round)
+    last = {"t": 0.0}
+    state = {"error": "", "operations": 0, "round": 0}
+
+    def frame(_dt: float) -> None:
+        now = time.perf_counter()
+        on = asked["now"] or not card_work.idle
+        state["operations"] += asked["now"] and state["round"] == args.rounds
+        if last["t"] and state["round"]:
+            gaps.append(((now - last["t"]) * 1000, on, state["round"]))
+
+        last["t"], asked["now"] = now, False
+
+    def script():  # noqa: ANN202 - generator: each yield lets one frame be drawn
+        yield
+        for round_no in range(1, args.rounds + 1):
+            state["round"] = round_no
+            for step in citizen_journey(demo, "ka"):
+                if step.action:
+                    step.action(app)
+                deadline = time.monotonic() + 60
+                while True:
+                    yield
+                    if app.current_screen == step.expect and len(app.manager.children) == 1 and card_work.idle:
+                        break
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"{step.name}: expected {step.expect}, saw {app.current_screen}")
+
+    def run_script(_dt: float) -> None:
+        try:
+            next(steps)
+        except StopIteration:
+            app.stop()
+            return
+        except Exception as exc:  # noqa: BLE001 - reported in the JSON; the parent fails on it
+            state["error"] = f"{type(exc).__name__}: {exc}"
+            app.stop()
+            return
+        Clock.schedule_once(run_script, 0)
+
+    steps = script()
+
+    def started(_app: KioskApp) -> None:
+        # software GL draws lazily and queues frames, then stalls one for all of them: each frame is
+        # finished when it is flipped, so a gap is what that frame really cost (as for the shows above)
+        Window.fbind("on_flip", lambda *_a: glFinish())
+        Clock.schedule_interval(frame, 0)
+        Clock.schedule_once(run_script, 0.2)
+
+    app = KioskApp(services, on_started=started)
+    app.run()
+    services.close()
+    return {"gaps": gaps, "operations": state["operations"], "error": state["error"]}
+
+
+def frame_gap_report(args: argparse.Namespace) -> dict[str, object]:
+    """``--card-delay``: frame gaps with the card on its own thread and, the peer, on the UI thread."""
+    report: dict[str, object] = {"card_delay_s": args.card_delay, "runs": args.runs,
+                                 "goal_ms_between_frames_during_card_operations": FRAME_GAP_GOAL_MS}
+    with tempfile.TemporaryDirectory() as tmp:
+        run_child(Path(tmp) / "warm", argparse.Namespace(rounds=1))  # makes the demo PKI; fills the disk cache
+        for mode in ("thread", "ui_thread"):
+            runs = [run_child(Path(tmp) / f"{mode}{n}", args, extra=["--mode", mode, "--card-delay",
+                                                                    str(args.card_delay)]) for n in range(args.runs)]
+            # the last journey of each run: every screen is built by then (a first show is issue 6's figure)
+            during = [[ms for ms, on, n in r["gaps"] if on and n == args.rounds] for r in runs]
+            first = [[ms for ms, on, n in r["gaps"] if on and n == 1] for r in runs]
+            report[mode] = {
+                "card_operations_per_journey": runs[0]["operations"],
+                "frames_during_card_operations_per_journey": statistics.median(len(d) for d in during),
+                "max_gap_during_card_operations_ms": round(statistics.median(max(d) for d in during), 1),
+                "p95_gap_during_card_operations_ms": round(statistics.median(
+                    statistics.quantiles(d, n=20)[-1] for d in during), 1),
+                "gaps_over_goal_during_card_operations_per_journey": statistics.median(
+                    sum(ms > FRAME_GAP_GOAL_MS for ms in d) for d in during),
+                "first_journey_max_gap_during_card_operations_ms": round(statistics.median(max(d) for d in first), 1),
+            }
+    thread, peer = report["thread"], report["ui_thread"]  # type: ignore[index]
+    report["peer_over_kiosk_max_gap"] = round(peer["max_gap_during_card_operations_ms"]
+                                              / thread["max_gap_during_card_operations_ms"], 1)
+    report["goal_met"] = thread["max_gap_during_card_operations_ms"] <= FRAME_GAP_GOAL_MS
+    return report
+
+
 PARTS = ("total_ms", "build_and_switch_ms", "layout_and_text_ms", "gl_draw_ms", "of_which_gc_ms")
 
 
@@ -216,10 +344,10 @@ def per_screen(shows: list[dict[str, object]]) -> dict[str, dict[str, object]]:
     return out
 
 
-def run_child(data: Path, args: argparse.Namespace) -> dict[str, object]:
+def run_child(data: Path, args: argparse.Namespace, extra: list[str] | None = None) -> dict[str, object]:
     """One measured process."""
     command = [sys.executable, str(Path(__file__).resolve()), "--child", "--data", str(data),
-               "--rounds", str(args.rounds)]
+               "--rounds", str(getattr(args, "rounds", 1)), *(extra or [])]
     env = {**os.environ, "SDL_VIDEODRIVER": "offscreen", "KIVY_HOME": str(data / "kivy"),
            "KIVY_NO_CONSOLELOG": "1", "KIVY_NO_ARGS": "1"}
     proc = subprocess.run(command, capture_output=True, text=True, env=env, cwd=str(REPO), timeout=900)
@@ -235,15 +363,24 @@ def run_child(data: Path, args: argparse.Namespace) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=4, help="citizen journeys per run (the first builds)")
+    parser.add_argument("--rounds", type=int, default=None,
+                        help="citizen journeys per run (the first builds); default 4, with --card-delay 2")
     parser.add_argument("--profile", metavar="SCREEN",
                         help="with --child: print where the first show of SCREEN spends its time (stderr)")
+    parser.add_argument("--card-delay", type=float, metavar="S",
+                        help="measure frame gaps while a card this slow (s per operation) answers, instead")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--mode", choices=("thread", "ui_thread"), help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print("RESULT " + json.dumps(child(args)), flush=True)
+        print("RESULT " + json.dumps(frames_child(args) if args.mode else child(args)), flush=True)
         return
+    if args.card_delay is not None:
+        args.rounds = args.rounds or 2
+        print(json.dumps(frame_gap_report(args), indent=2))
+        return
+    args.rounds = args.rounds or 4
 
     with tempfile.TemporaryDirectory() as tmp:
         run_child(Path(tmp) / "warm", argparse.Namespace(rounds=1))  # makes the demo PKI; fills the disk cache

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,7 @@ except ImportError:  # the demo runs on laptops without python-pkcs11
 
 log = logging.getLogger(__name__)
 
+REMOVAL_SETTLE_S = 1.0  # how long an unexplained error waits for the slot to say the card was pulled
 _LABEL_SUFFIX = re.compile(r"\s*\([^()]*\)\s*$")  # OpenSC's " (PIN1)", " (PIN2)", " (Signature PIN)"
 
 
@@ -238,6 +240,14 @@ def translate_error(exc: Exception, module: Pkcs11Module, ref: TokenRef, *, so: 
         return CardRemoved(name)
     if name in _UNSUPPORTED:
         return CardUnsupported(name)
-    module.token(ref)  # raises CardRemoved when the token went away meanwhile
+    # A card pulled mid-operation often comes back as a general error while its slot still shows it:
+    # the reader's service sees the card go at its next poll (pcscd: 0.4 s; OpenSC over the PIV card
+    # on vpcd, found by the contract tests). Only an error the card's presence does not explain is one.
+    deadline = time.monotonic() + REMOVAL_SETTLE_S
+    while True:
+        module.token(ref)  # raises CardRemoved when the token went away meanwhile
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(0.1)
     log.warning("PKCS#11 call failed: %s", name)
     return CardError(name)

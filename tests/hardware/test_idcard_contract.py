@@ -51,6 +51,14 @@ class CardRig:
     one_pin: bool = False  # both keys behind the same PIN (PIV)
     counts_low: bool = True  # "count low" shows after one wrong try (OpenSC's PIV knows no maximum)
     locks: bool = True  # three wrong tries lock the PIN (SoftHSM never locks)
+    # Only a card behind real layers can do these (the PIV chip on vpcd, through pcscd and OpenSC):
+    vanish_next: Callable[[int], None] | None = None  # pull the card after this many more APDUs, mid-operation
+    apdus: Callable[[], int] | None = None  # APDUs the chip has seen so far
+    tries_on_chip: Callable[[], int] | None = None  # the PIN's counter, read from the chip itself
+    reinsert: Callable[[], IdCard] | None = None  # put the (pulled) card back; the card opened again
+    unplug: Callable[[], None] | None = None  # the reader goes away (pcscd stops: no reader at all)
+    open_now: Callable[[], IdCard] | None = None  # one attempt to read the card in the reader, no waiting
+    plug: Callable[[], IdCard] | None = None  # the reader is back (pcscd started, the card in); opened again
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +117,7 @@ def _opensc_rig(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pyt
 
     chip = PivCard(pki, pin=Counter(PIV_PIN))
     card = VirtualCard(daemon.port, atr=GEORGIAN_ATR, handler=chip, on_power=chip.reset)
+    chip.on_vanish = card.remove
     card.insert()
     monkeypatch.setenv("OPENSC_CONF", str(opensc_conf(tmp_path / "opensc.conf")))
     module = Pkcs11Module(str(OPENSC_MODULE))
@@ -121,11 +130,43 @@ def _opensc_rig(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pyt
         card.remove()
         _wait_slot_empty(vpcd_reader_name(0))  # pcscd sees a hung-up card at vpcd's next poll
 
+    def open_again() -> IdCard:
+        card.insert()
+        rig.card = wait_for(lambda: Pkcs11CardOpener(module, pin_lengths=lengths)(
+            ReaderInfo(vpcd_reader_name(0), False, True)), timeout_s=15)
+        return rig.card
+
+    def reinsert() -> IdCard:
+        import time
+
+        deadline = time.monotonic() + 5
+        while card.inserted and time.monotonic() < deadline:  # the chip is still taking itself out
+            time.sleep(0.05)
+        pull()
+        return open_again()
+
+    def unplug() -> None:
+        card.remove()
+        daemon.stop()
+
+    def plug() -> IdCard:
+        daemon.start()
+        return open_again()
+
+    def vanish_next(n: int) -> None:
+        chip.vanish_after = chip.seen + n
+
+    rig = CardRig(opened, pki, pull, pins={k: PIV_PIN for k in PinKind},
+                  new_pins={k: PIV_NEW_PIN for k in PinKind}, wrong_pins={k: PIV_WRONG_PIN for k in PinKind},
+                  auth_lengths=(6, 8), one_pin=True, counts_low=False, vanish_next=vanish_next,
+                  apdus=lambda: chip.seen, tries_on_chip=lambda: chip.pin.tries, reinsert=reinsert,
+                  unplug=unplug, plug=plug, open_now=lambda: Pkcs11CardOpener(module, pin_lengths=lengths)(
+                      ReaderInfo(vpcd_reader_name(0), False, True)))
     try:
-        yield CardRig(opened, pki, pull, pins={k: PIV_PIN for k in PinKind},
-                      new_pins={k: PIV_NEW_PIN for k in PinKind}, wrong_pins={k: PIV_WRONG_PIN for k in PinKind},
-                      auth_lengths=(6, 8), one_pin=True, counts_low=False)
+        yield rig
     finally:
+        if not daemon.running:
+            daemon.start()
         pull()  # and wait until pcscd saw it go: the next test's card must not meet this one's state
 
 
@@ -324,3 +365,92 @@ def test_three_wrong_pins_lock_and_the_puk_unblocks(rig: CardRig) -> None:
     rig.card.unblock_pin(bytearray(PUK), bytearray(rig.new_pins[PinKind.AUTH]))
     _authenticates(rig, rig.new_pins[PinKind.AUTH])
     assert rig.card.pin_status(PinKind.AUTH).state is PinState.OK
+
+
+# -- through real layers only: the card pulled mid-operation, the reader unplugged, pcscd restarted ----
+
+
+def _through_real_layers(rig: CardRig) -> None:
+    if rig.vanish_next is None:
+        pytest.skip("only the PIV chip on vpcd, behind pcscd and OpenSC, can leave mid-operation")
+
+
+def test_a_card_pulled_before_it_saw_the_pin_spends_no_try(rig: CardRig) -> None:
+    """GIVEN the card WHEN it leaves the reader before it has processed the VERIFY of a wrong PIN THEN the login
+    raises CardRemoved, and put back the chip still has every try: the wrong PIN never counted."""
+    _through_real_layers(rig)
+    assert rig.tries_on_chip and rig.vanish_next and rig.reinsert
+    before = rig.tries_on_chip()
+    rig.vanish_next(0)
+    with pytest.raises(CardRemoved):
+        _authenticates(rig, rig.wrong_pins[PinKind.AUTH])
+    rig.reinsert()
+    assert rig.tries_on_chip() == before
+    assert rig.card.pin_status(PinKind.AUTH).state is PinState.OK
+    _authenticates(rig, rig.pins[PinKind.AUTH])
+
+
+def test_a_card_pulled_while_it_signs_is_card_removed(rig: CardRig) -> None:
+    """GIVEN a signature's APDUs counted WHEN the card leaves at the last of them the next time (the PIN accepted,
+    the signature asked) THEN CardRemoved; put back, it signs and its PIN has every try."""
+    _through_real_layers(rig)
+    assert rig.apdus and rig.vanish_next and rig.reinsert and rig.tries_on_chip
+    digest = hashlib.sha256(b"a request").digest()
+    rig.card.sign(bytearray(rig.pins[PinKind.SIGN]), digest)  # the first one selects the applet too
+    start = rig.apdus()
+    rig.card.sign(bytearray(rig.pins[PinKind.SIGN]), digest)
+    rig.vanish_next(rig.apdus() - start - 1)
+    with pytest.raises(CardRemoved):
+        rig.card.sign(bytearray(rig.pins[PinKind.SIGN]), digest)
+    rig.reinsert()
+    _signs(rig, rig.pins[PinKind.SIGN])
+    assert rig.tries_on_chip() == 3
+
+
+def test_a_card_pulled_during_a_pin_change_keeps_the_old_pin(rig: CardRig) -> None:
+    """GIVEN the card WHEN it leaves before the PIN change reached it THEN CardRemoved; put back, the old PIN still
+    opens it and the new one does not."""
+    _through_real_layers(rig)
+    assert rig.vanish_next and rig.reinsert
+    rig.vanish_next(0)
+    with pytest.raises(CardRemoved):
+        rig.card.change_pin(PinKind.AUTH, bytearray(rig.pins[PinKind.AUTH]), bytearray(rig.new_pins[PinKind.AUTH]))
+    rig.reinsert()
+    _authenticates(rig, rig.pins[PinKind.AUTH])
+    with pytest.raises(PinIncorrect):
+        _authenticates(rig, rig.new_pins[PinKind.AUTH])
+
+
+def test_the_reader_unplugged_and_plugged_back(rig: CardRig) -> None:
+    """GIVEN an opened card WHEN the reader goes away (no PC/SC reader at all) THEN the open card answers
+    CardRemoved and a new read a hardware error the screen words (no crash, no hang); WHEN the reader is back
+    with the card THEN the same PKCS#11 module reads it and logs in again."""
+    from kiosk.errors import HardwareError
+
+    _through_real_layers(rig)
+    assert rig.unplug and rig.plug and rig.open_now
+    before = rig.card
+    rig.unplug()
+    with pytest.raises(CardRemoved):
+        before.pin_status(PinKind.AUTH)
+    with pytest.raises(HardwareError):
+        rig.open_now()
+    rig.plug()
+    assert rig.card.pin_status(PinKind.AUTH).state is PinState.OK
+    _authenticates(rig, rig.pins[PinKind.AUTH])
+
+
+def test_pcscd_restarted_under_an_open_card(rig: CardRig) -> None:
+    """GIVEN an opened card WHEN pcscd restarts (an upgrade, an administrator) with the card still in THEN the
+    card opened before answers as before — each operation finds its token afresh by slot, serial and label, and
+    the chip, power-cycled, asks the PIN again — and the same module logs in. (The kiosk's reader monitor
+    reports the reader gone and back meanwhile, which ends the villager's session: tests/hardware/test_pcsc_reader.)"""
+    _through_real_layers(rig)
+    assert rig.unplug and rig.plug and rig.tries_on_chip
+    before = rig.card
+    rig.unplug()
+    rig.plug()
+    assert before.pin_status(PinKind.AUTH).state is PinState.OK
+    verify_challenge(_auth_cert(rig), CHALLENGE, before.authenticate(bytearray(rig.pins[PinKind.AUTH]), CHALLENGE))
+    _authenticates(rig, rig.pins[PinKind.AUTH])
+    assert rig.tries_on_chip() == 3
