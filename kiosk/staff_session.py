@@ -6,7 +6,9 @@ login. There a staff member or technician proves who they are exactly as a villa
 signed role list decides; or a technician types the local passcode. Every decision is audited
 by ``AccessGate``. While a privileged mode is open, card events do not reach the journey (the
 technician's card test swaps cards freely), the idle timeout still applies, and leaving
-returns the kiosk to the attract screen in its own language.
+returns the kiosk to the attract screen in its own language. The staff card is read and its PIN
+checked on the journey's card thread (``Journey.card_work``), as a villager's: the screen keeps
+drawing, and an answer for a login already given up is dropped.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from cryptography import x509
 
 from kiosk.audit import Actor
+from kiosk.card_work import Answer
 from kiosk.errors import CardRemoved, HardwareError, PinIncorrect, PinLocked
 from kiosk.i18n import Translator
 from kiosk.identity import (
@@ -32,7 +35,7 @@ from kiosk.identity import (
 )
 from kiosk.journey import IdlePolicy, Journey
 from kiosk.passcode import PasscodeError
-from kiosk.ports import CardEvent, CardEventKind, CardOpener, IdCard, PinKind, PinState, ReaderInfo
+from kiosk.ports import CardEvent, CardEventKind, CardOpener, IdCard, PinKind, PinState, PinStatus, ReaderInfo
 from kiosk.problem import Problem
 from kiosk.roles import AccessGate, Role, RoleRefused
 from kiosk.session import Step
@@ -150,16 +153,27 @@ class RoleModes:
             if event.kind is CardEventKind.CARD_INSERTED and self.login.stage is LoginStage.WAITING:
                 self._read_card(ReaderInfo(event.reader, False, True, event.atr))
             elif event.kind in (CardEventKind.CARD_REMOVED, CardEventKind.READER_REMOVED):
+                self.journey.card_work.forget()  # a read or a PIN check still out is answered to nobody
                 if self.login.stage is LoginStage.PIN:
                     self.login.wipe()
                     self._changed()
 
     def _read_card(self, reader: ReaderInfo) -> None:
+        open_card, validator, number_field = self._open_card, self._validator, self._number_field
+
+        def read() -> tuple[IdCard, x509.Certificate, Citizen, PinStatus]:
+            card = open_card(reader)
+            certificate, holder = identify(card, validator, number_field)
+            return card, certificate, holder, card.pin_status(PinKind.AUTH)
+
+        self.journey.card_work.run(read, self._card_read)
+
+    def _card_read(self, answer: Answer[tuple[IdCard, x509.Certificate, Citizen, PinStatus]]) -> None:
         state = self.login
+        if self.mode is not Mode.LOGIN or state.stage is not LoginStage.WAITING:
+            return
         try:
-            card = self._open_card(reader)
-            certificate, holder = identify(card, self._validator, self._number_field)
-            status = card.pin_status(PinKind.AUTH)
+            card, certificate, holder, status = answer.get()
         except CardRemoved:
             return
         except (HardwareError, IdentityError) as exc:
@@ -188,11 +202,19 @@ class RoleModes:
         """The staff card's PIN: the card signs a fresh challenge, then the role list admits. ``pin`` is wiped."""
         state = self.login
         if self.mode is not Mode.LOGIN or state.stage is not LoginStage.PIN or state.card is None \
-                or state.certificate is None or state.holder is None:
+                or state.certificate is None or state.holder is None or not self.journey.card_work.idle:
             wipe(pin)
             return
+        card, certificate = state.card, state.certificate
+        self.journey.card_work.run(lambda: prove_possession(card, certificate, pin), self._pin_checked,
+                                   say=None if pin is None else "busy.card", secrets=(pin,))
+
+    def _pin_checked(self, answer: Answer[None]) -> None:
+        state = self.login
+        if self.mode is not Mode.LOGIN or state.stage is not LoginStage.PIN or state.holder is None:
+            return
         try:
-            prove_possession(state.card, state.certificate, pin)
+            answer.get()
         except PinIncorrect as exc:
             state.problem, state.tries_left = Problem(exc.translation_key, dict(exc.params)), exc.tries_left
             self._changed()
@@ -211,8 +233,6 @@ class RoleModes:
             state.problem = Problem(getattr(exc, "translation_key", "error.unexpected"))
             self._changed()
             return
-        finally:
-            wipe(pin)
         holder = state.holder
         try:
             actor = self.access.login_with_card(holder)
@@ -268,6 +288,7 @@ class RoleModes:
             self.access.logout(self.actor)
             log.info("%s mode closed: %s", self.actor.role, reason)
         self.actor = None
+        self.journey.card_work.forget()
         self.login.wipe()
         if self._translator.language != self._language:
             self._translator.set_language(self._language)

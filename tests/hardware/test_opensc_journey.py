@@ -23,6 +23,7 @@ from offline.outbox import SubmissionState
 from protocol.catalogue import ServiceKind
 from tests.fixtures.hub_server import REPO
 from tests.fixtures.journey_run import answer_for
+from tests.fixtures.ui_loop import UiLoop
 from tests.fixtures.vpcd_card import PcscdProcess
 
 OPENSC_MODULE = Path("/usr/lib/x86_64-linux-gnu/opensc-pkcs11.so")
@@ -64,19 +65,12 @@ def virtual_card(vpcd_pcscd: PcscdProcess, tmp_path: Path) -> Iterator[tuple[sub
         _wait_slot_empty(vpcd_reader_name(0))
 
 
-def wait_step(journey: object, step: Step, timeout_s: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while journey.step is not step:
-        assert time.monotonic() < deadline, f"still at {journey.step}, waited for {step}"
-        time.sleep(0.05)
-
-
 def test_a_villager_sends_a_request_with_the_virtual_card_through_opensc(
         virtual_card: tuple[subprocess.Popen[str], dict[str, str]], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """GIVEN the kiosk on pcsc + OpenSC and the virtual card in the reader
-    WHEN the villager types the PIN, answers a form and confirms THEN the request is queued with the card's
-    proof of presence; WHEN the card is pulled THEN the session ends and nothing of it is held."""
+    """GIVEN the kiosk on pcsc + OpenSC and the virtual card in the reader, card operations on their own thread
+    as in the touch app WHEN the villager types the PIN, answers a form and confirms THEN the request is queued
+    with the card's proof of presence; WHEN the card is pulled THEN the session ends and nothing of it is held."""
     _child, printed = virtual_card
     monkeypatch.setenv("OPENSC_CONF", printed["OPENSC_CONF"])
     env = {"KIOSK_KIOSK_DATA_DIR": str(tmp_path / "kiosk"), "KIOSK_CARD_DRIVER": "pkcs11", "KIOSK_CARD_READER": "pcsc",
@@ -86,25 +80,30 @@ def test_a_villager_sends_a_request_with_the_virtual_card_through_opensc(
            "KIOSK_PRINTER_URI": ""}
     settings = load_settings(None, env={**os.environ, **env})
     services = build_services(settings)
+    ui = UiLoop()
     try:
         journey = services.journey
-        services.card_reader.start(journey.on_card_event)
-        wait_step(journey, Step.PIN)
-        journey.enter_pin(bytearray(b"1234"))
-        assert journey.step is Step.SERVICES, journey.session.problem
+        journey.card_work.use_thread(ui.post)  # OpenSC called from the card thread, as the kiosk does
+        services.card_reader.start(lambda event: ui.post(lambda: journey.on_card_event(event)))
+        ui.pump(lambda: journey.step is Step.PIN)
+        pin = bytearray(b"1234")
+        journey.enter_pin(pin)
+        ui.pump(lambda: journey.card_work.idle)
+        assert journey.step is Step.SERVICES and pin == bytearray(), journey.session.problem
         service = next(s for s in journey.catalogue.services
                        if s.kind is ServiceKind.FORM and not s.needs_signature and s.fields)
         journey.choose_service(service.id)
         while journey.step is Step.FORM:
             journey.answer(answer_for(journey.current_field, journey))
         journey.confirm()
+        ui.pump(lambda: journey.card_work.idle)
         assert journey.step is Step.DONE, journey.session.problem
         assert journey.session.presence is not None
         [queued] = services.outbox.list()
         assert queued.state is SubmissionState.QUEUED
         _child.stdin.write("\n")  # Enter: the card comes out
         _child.stdin.flush()
-        wait_step(journey, Step.ATTRACT)
+        ui.pump(lambda: journey.step is Step.ATTRACT)
         assert journey.session.is_empty
     finally:
         services.card_reader.stop()
@@ -128,3 +127,29 @@ def test_kiosk_diag_card_reads_the_virtual_card_through_opensc(
     assert report["card_read"] is True and report["holder"]["personal_number"] == "********083"
     assert {c["role"]: c["status"] for c in report["certificates"]} == {"authentication": "valid", "signing": "valid"}
     assert "01024085083" not in proc.stdout
+
+
+def test_the_technicians_card_test_reads_the_virtual_card_through_opensc(
+        virtual_card: tuple[subprocess.Popen[str], dict[str, str]], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """GIVEN the kiosk on pcsc + OpenSC and the virtual card in the reader WHEN the technician's desk runs its card
+    check and card test (the diagnostic screen's buttons) THEN the reader shows with a card in, the holder is read
+    masked and both certificates are valid — no PIN asked."""
+    _child, printed = virtual_card
+    monkeypatch.setenv("OPENSC_CONF", printed["OPENSC_CONF"])
+    env = {**os.environ, **printed, "KIOSK_KIOSK_DATA_DIR": str(tmp_path / "tech"), "KIOSK_CARD_READER": "pcsc",
+           "KIOSK_CARD_REVOCATION": "off", "KIOSK_PRINTER_URI": "",
+           "KIOSK_HUB_PUBLIC_KEY": base64.b64encode(bytes(PrivateKey.generate().public_key)).decode()}
+    services = build_services(load_settings(None, env=env))
+    try:
+        deadline = time.monotonic() + 10  # pcscd sees the card at vpcd's next poll
+        while not any(r["card_present"] for r in services.technician.card()["readers"]):
+            assert time.monotonic() < deadline, "the virtual card never showed in its reader"
+            time.sleep(0.1)
+        section = services.technician.card()
+        report = services.technician.test_card()
+    finally:
+        services.close()
+    assert section["status"] == "ok" and any(r["card_present"] for r in section["readers"]), section
+    assert report["card_read"] is True and report["holder"]["personal_number"] == "********083", report
+    assert {c["role"]: c["status"] for c in report["certificates"]} == {"authentication": "valid", "signing": "valid"}

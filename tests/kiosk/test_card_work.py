@@ -4,10 +4,9 @@ journey on a slow simulated card keeping its caller free."""
 
 from __future__ import annotations
 
-import queue
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -15,33 +14,9 @@ from kiosk.card_work import Answer, CardWork
 from kiosk.errors import CardRemoved
 from kiosk.services import Services
 from kiosk.session import Step
+from tests.fixtures.ui_loop import UiLoop
 
 SLOW_S = 0.3  # the slow card's time per operation (a real card: 0.5-1 s for a signature)
-
-
-class UiLoop:
-    """The UI thread's queue: ``post`` from any thread, ``pump`` runs what was posted on this one."""
-
-    def __init__(self) -> None:
-        self.thread = threading.current_thread()
-        self._posted: queue.Queue[Callable[[], None]] = queue.Queue()
-
-    def post(self, call: Callable[[], None]) -> None:
-        self._posted.put(call)
-
-    def pump(self, until: Callable[[], bool], timeout_s: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while not until():
-            assert time.monotonic() < deadline, "no answer came"
-            try:
-                self._posted.get(timeout=0.02)()
-            except queue.Empty:
-                pass
-
-    def drain(self, for_s: float) -> None:
-        """Run whatever arrives during ``for_s`` seconds."""
-        deadline = time.monotonic() + for_s
-        self.pump(lambda: time.monotonic() > deadline, timeout_s=for_s + 1)
 
 
 @pytest.fixture
