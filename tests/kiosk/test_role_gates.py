@@ -105,6 +105,28 @@ def test_staff_card_and_pin_open_staff_mode_and_card_events_stay_out_of_the_jour
     assert actions(kiosk)[-2:] == ["role.login", "role.logout"]
 
 
+def test_a_staff_card_pulled_while_its_pin_is_checked_opens_nothing(kiosk) -> None:
+    """GIVEN the staff card read on the card thread (a slow card: 0.3 s an operation) WHEN its PIN is typed THEN
+    the call returns at once, "checking with your card" shows; WHEN the card is pulled before it answers THEN the
+    login is back to "insert your card", and the card's late answer opens no staff mode."""
+    from tests.fixtures.ui_loop import UiLoop
+
+    ui = UiLoop()
+    modes, work = kiosk.modes, kiosk.journey.card_work
+    work.use_thread(ui.post)
+    modes.open_login()
+    card = card_of(kiosk, STAFF)
+    card._delay_s = 0.3
+    kiosk.demo.reader.insert(card)
+    ui.pump(lambda: modes.login.stage is LoginStage.PIN)
+    modes.enter_pin(bytearray(b"1234"))
+    assert modes.mode is Mode.LOGIN and work.busy == "busy.card"
+    kiosk.demo.reader.remove()
+    assert modes.login.stage is LoginStage.WAITING and modes.login.holder is None and work.busy is None
+    ui.drain(0.8)
+    assert modes.mode is Mode.LOGIN and modes.actor is None and "role.login" not in actions(kiosk)
+
+
 def test_the_technician_card_opens_technician_mode(kiosk) -> None:
     """GIVEN a technician on the list WHEN the card and PIN are given THEN technician mode."""
     kiosk.modes.open_login()
