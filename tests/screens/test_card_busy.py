@@ -86,6 +86,7 @@ def child(report: Path, shots: Path) -> None:
     for digit in "1234":
         touch(find(app.screen("pin"), text=digit, disabled=False))
     frames(lambda: app.screen("pin").ids.pad.length == 4, timeout_s=2)
+    card._delay_s = 2.5  # the login takes long enough to photograph the veil in two languages
     touch(app.screen("pin").ids.pad.ids.ok)
     at_ok = drawn[0]
     frames(lambda: journey.busy is not None)
@@ -104,9 +105,11 @@ def child(report: Path, shots: Path) -> None:
     app.tr.switch("en")
     frames(lambda: veil.ids.what.text == app.tr.t("busy.card"), timeout_s=2)
     shot("en-checking-with-card")
+    out["en_shot_during_card"] = [veil.shown, journey.busy, app.current_screen]
     app.tr.switch("ka")
     frames(lambda: app.current_screen == "services" and journey.busy is None)
     out["frames_during_login"] = drawn[0] - at_ok
+    card._delay_s = CARD_DELAY_S
     out["veil_after"] = [veil.say, veil.shown, veil.nudged]
 
     # the idle countdown runs while the card answers: the services' "my requests" has none to wait for,
@@ -173,6 +176,7 @@ def test_a_touch_during_the_card_operation_is_refused_visibly(seen: dict) -> Non
     assert seen["pad_after_touch"] == 0
     assert seen["wait_says"] == "გთხოვთ, მოიცადოთ: ეკრანი მალე ისევ იმუშავებს."
     assert {"ka-checking-with-card.png", "en-checking-with-card.png"} <= set(seen["_shots"])
+    assert seen["en_shot_during_card"] == [True, "busy.card", "pin"]
 
 
 @pytest.mark.ui
