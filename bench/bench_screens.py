@@ -65,12 +65,12 @@ def child(args: argparse.Namespace) -> dict[str, object]:
     data = Path(args.data)
     services = build_services(load_settings(None, env={}).simulated(data))
     prepare_kivy(kivy_home=data / "kivy", headless=True, size=(1280, 800), fullscreen=False)
-    from kivy.clock import Clock
     from kivy.core.window import Window
     from kivy.graphics.opengl import glFinish
     from kivy.uix.label import Label
     from kivy.uix.screenmanager import Screen
 
+    from demo.touch import run_script
     from demo.tour import citizen_journey
     from kiosk.session import Step
     from screens.app import KioskApp
@@ -144,6 +144,9 @@ def child(args: argparse.Namespace) -> dict[str, object]:
 
     state = {"round": 0, "error": ""}
 
+    def failed(exc: Exception) -> None:  # reported in the JSON; the parent fails on it
+        state["error"] = f"{type(exc).__name__}: {exc}"
+
     def bare_show(screen: Screen | None, name: str, round_no: int) -> None:
         record = {"screen": "bare_kivy", "first": screen is not None, "switch": True, "round": round_no}
         gc0, gc_time["record"] = gc_time["total"], record
@@ -157,15 +160,15 @@ def child(args: argparse.Namespace) -> dict[str, object]:
         shows.append(record)
         mark(record)
 
-    def script():  # noqa: ANN202 - generator: each yield lets one frame be drawn
-        yield
+    def script():  # noqa: ANN202 - generator: each yield lets one frame be drawn (demo.touch.run_script)
+        yield 0
         for round_no in range(1, args.rounds + 1):
             state["round"] = round_no
             for step in citizen_journey(services.demo, "ka"):
                 if step.action:
                     step.action(app)
                 for _ in range(100):
-                    yield
+                    yield 0
                     if (app.current_screen == step.expect and len(app.manager.children) == 1
                             and services.journey.card_work.idle):  # the card's answer (its own thread) is in
                         break
@@ -176,31 +179,17 @@ def child(args: argparse.Namespace) -> dict[str, object]:
         names = [f"bare{n}" for n in range(BARE_SHOWS)]
         for name in names:  # built and shown the first time, one frame each
             bare_show(Screen(name=name), name, 0)
-            yield
-            yield
+            yield 0
+            yield 0
         for n in range(BARE_SHOWS):  # shown again, each after another one
             bare_show(None, names[n], 1)
-            yield
-            yield
-
-    def run_script(_dt: float) -> None:
-        try:
-            next(steps)
-        except StopIteration:
-            app.stop()
-            return
-        except Exception as exc:  # noqa: BLE001 - reported in the JSON; the parent fails on it
-            state["error"] = f"{type(exc).__name__}: {exc}"
-            app.stop()
-            return
-        Clock.schedule_once(run_script, 0)
-
-    steps = script()
+            yield 0
+            yield 0
 
     def started(started_app: KioskApp) -> None:
         started_app.journey.subscribe(after_listeners)
         Window.bind(on_draw=drawing, on_flip=flipped)
-        Clock.schedule_once(run_script, 0.2)
+        run_script(started_app, script(), failed, first_delay=0.2)
 
     app = TimedApp(services, on_started=started)
     app.run()
@@ -223,6 +212,7 @@ def frames_child(args: argparse.Namespace) -> dict[str, object]:
     from kivy.core.window import Window
     from kivy.graphics.opengl import glFinish
 
+    from demo.touch import run_script
     from demo.tour import citizen_journey
     from screens.app import KioskApp
 
@@ -243,6 +233,9 @@ def frames_child(args: argparse.Namespace) -> dict[str, object]:
     last = {"t": 0.0}
     state = {"error": "", "operations": 0, "round": 0}
 
+    def failed(exc: Exception) -> None:  # reported in the JSON; the parent fails on it
+        state["error"] = f"{type(exc).__name__}: {exc}"
+
     def frame(_dt: float) -> None:
         now = time.perf_counter()
         on = asked["now"] or not card_work.idle
@@ -252,8 +245,8 @@ def frames_child(args: argparse.Namespace) -> dict[str, object]:
 
         last["t"], asked["now"] = now, False
 
-    def script():  # noqa: ANN202 - generator: each yield lets one frame be drawn
-        yield
+    def script():  # noqa: ANN202 - generator: each yield lets one frame be drawn (demo.touch.run_script)
+        yield 0
         for round_no in range(1, args.rounds + 1):
             state["round"] = round_no
             for step in citizen_journey(demo, "ka"):
@@ -261,32 +254,18 @@ def frames_child(args: argparse.Namespace) -> dict[str, object]:
                     step.action(app)
                 deadline = time.monotonic() + 60
                 while True:
-                    yield
+                    yield 0
                     if app.current_screen == step.expect and len(app.manager.children) == 1 and card_work.idle:
                         break
                     if time.monotonic() > deadline:
                         raise RuntimeError(f"{step.name}: expected {step.expect}, saw {app.current_screen}")
 
-    def run_script(_dt: float) -> None:
-        try:
-            next(steps)
-        except StopIteration:
-            app.stop()
-            return
-        except Exception as exc:  # noqa: BLE001 - reported in the JSON; the parent fails on it
-            state["error"] = f"{type(exc).__name__}: {exc}"
-            app.stop()
-            return
-        Clock.schedule_once(run_script, 0)
-
-    steps = script()
-
-    def started(_app: KioskApp) -> None:
+    def started(started_app: KioskApp) -> None:
         # software GL draws lazily and queues frames, then stalls one for all of them: each frame is
         # finished when it is flipped, so a gap is what that frame really cost (as for the shows above)
         Window.fbind("on_flip", lambda *_a: glFinish())
         Clock.schedule_interval(frame, 0)
-        Clock.schedule_once(run_script, 0.2)
+        run_script(started_app, script(), failed, first_delay=0.2)
 
     app = KioskApp(services, on_started=started)
     app.run()

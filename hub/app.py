@@ -11,7 +11,6 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import FileResponse, JSONResponse, Response
-from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
 from hub import documents, enrolment, intake, metrics, status_page
@@ -25,6 +24,7 @@ from hub.http import (
     Refused,
     body_reader,
     decoded_json,
+    decoded_model,
     document_response,
     json_body_doc,
     refusal,
@@ -199,10 +199,7 @@ def create_app(store: HubDatabase, keys: HubKeys, limits: Limits | None = None, 
               openapi_extra=json_body_doc(EnrollRequest.model_json_schema()))
     def enroll(request: Request, body: bytes = Depends(enrol_body)) -> dict[str, Any]:
         """Spend a one-time code: the kiosk gets its id and pins the hub's keys (the only unsigned call)."""
-        try:
-            asked = EnrollRequest.model_validate(decoded_json(request, body, ENROL_MAX_BODY_BYTES))
-        except ValidationError:
-            raise Refused(400, "bad_schema") from None
+        asked = decoded_model(request, body, EnrollRequest, ENROL_MAX_BODY_BYTES)
         try:
             kiosk_id = enrolment.enrol(store, asked.code, base64.b64decode(asked.device_public_key), asked.name)
         except enrolment.EnrolmentRefused as exc:
@@ -268,10 +265,7 @@ def create_app(store: HubDatabase, keys: HubKeys, limits: Limits | None = None, 
     def my_requests(request: Request, body: bytes = Depends(signed_body)) -> Response:
         """"My requests": the requests of the card holder at the kiosk now, from every centre."""
         signed = api.authenticate(request, body)
-        try:
-            asked = MyRequestsQuery.model_validate(decoded_json(request, body))
-        except ValidationError:
-            raise Refused(400, "bad_schema") from None
+        asked = decoded_model(request, body, MyRequestsQuery)
         if api.admission.presence is None:
             raise Refused(403, "presence_unchecked")
         try:
@@ -319,10 +313,7 @@ def create_app(store: HubDatabase, keys: HubKeys, limits: Limits | None = None, 
     def heartbeat(request: Request, body: bytes = Depends(signed_body)) -> Response:
         """The kiosk's health, for the fleet view; the answer says whether its audit chain went back or forked."""
         signed = api.authenticate(request, body)
-        try:
-            beat = Heartbeat.model_validate(decoded_json(request, body))
-        except ValidationError:
-            raise Refused(400, "bad_schema") from None
+        beat = decoded_model(request, body, Heartbeat)
         with store.write() as db:
             api.claim(db, signed)
             audit_problem = intake.record_heartbeat(db, signed.key_id, beat, store.now())

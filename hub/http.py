@@ -9,14 +9,17 @@ import math
 import zlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ValidationError
 from starlette.requests import ClientDisconnect
 
 from hub.documents import SignedDocument
 from protocol.wire import HEADER_DATE, HEADER_HUB_SIGNATURE, HEADER_KEY, HEADER_NONCE, HEADER_SIGNATURE, MAX_BODY_BYTES
+
+M = TypeVar("M", bound=BaseModel)
 
 log = logging.getLogger("hub")
 MAX_JSON_DEPTH = 32  # a heartbeat nests 3 deep, a batch 3: anything far deeper is an attack
@@ -217,6 +220,14 @@ def decoded_json(request: Request, body: bytes, limit: int = MAX_BODY_BYTES) -> 
     if _depth(value) > MAX_JSON_DEPTH:
         raise Refused(400, "too_deep")
     return value
+
+
+def decoded_model(request: Request, body: bytes, model: type[M], limit: int = MAX_BODY_BYTES) -> M:
+    """``decoded_json`` checked against ``model``: 400 ``bad_schema`` when it does not fit."""
+    try:
+        return model.model_validate(decoded_json(request, body, limit))
+    except ValidationError:
+        raise Refused(400, "bad_schema") from None
 
 
 def document_response(request: Request, doc: SignedDocument | None) -> Response:

@@ -75,11 +75,6 @@ class CardWork:
         self._listeners.append(listener)
 
     @property
-    def generation(self) -> int:
-        """The session's number: it changes at each ``forget``."""
-        return self._generation
-
-    @property
     def idle(self) -> bool:
         """True when no answer of this session is awaited (a new card operation may start)."""
         return not self._out
@@ -101,11 +96,10 @@ class CardWork:
         post = self._post
 
         def on_card_thread() -> None:
-            if generation == self._generation:
-                answer = _answer_of(job, secrets)
-            else:
+            if generation != self._generation:  # its session ended before its turn: never run, nobody waits
                 _wipe(secrets)
-                answer = Answer(error=SessionEnded())
+                return
+            answer = _answer_of(job, secrets)
             post(lambda: self._deliver(generation, say, answer, then))
 
         self._pool.submit(on_card_thread)
@@ -140,10 +134,6 @@ class CardWork:
         self.busy = say
         for listener in list(self._listeners):
             listener(say)
-
-
-class SessionEnded(Exception):
-    """The job was never started: its session had already ended when its turn came."""
 
 
 def _answer_of(job: Callable[[], T], secrets: tuple[bytearray | None, ...]) -> Answer[T]:

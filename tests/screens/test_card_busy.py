@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -18,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.fixtures.kivy_child import child_report
+
 CARD_DELAY_S = 0.6  # per card operation: a slow real card signs in 0.5-1 s
 
 
@@ -148,14 +148,7 @@ def child(report: Path, shots: Path) -> None:
 @pytest.fixture(scope="module")
 def seen(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("card-busy")
-    shots = Path(os.environ.get("KIOSK_BUSY_SHOTS", out / "shots"))
-    env = {**os.environ, "SDL_VIDEODRIVER": "offscreen", "KIVY_NO_CONSOLELOG": "1", "PYTHONPATH": str(REPO)}
-    proc = subprocess.run([sys.executable, __file__, str(out / "report.json"), str(shots)],
-                          capture_output=True, text=True, timeout=240, cwd=REPO, env=env)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
-    report["_shots"] = sorted(p.name for p in shots.glob("*.png"))
-    return report
+    return child_report(__file__, out / "report.json", shots=Path(os.environ.get("KIOSK_BUSY_SHOTS", out / "shots")))
 
 
 @pytest.mark.ui

@@ -3,25 +3,15 @@ one Kivy window per process)."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.fixtures.kivy_child import child_report
 
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("flow-screens")
-    env = {**os.environ, "SDL_VIDEODRIVER": "offscreen", "KIVY_HOME": str(out / "kivy")}
-    proc = subprocess.run([sys.executable, "-m", "tests.fixtures.flow_screens", str(out / "report.json")],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return json.loads((out / "report.json").read_text(encoding="utf-8"))
+    return child_report("-m tests.fixtures.flow_screens", out / "report.json")
 
 
 def test_the_script_ran_to_the_end(report: dict) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import traceback
@@ -18,6 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from tests.fixtures.kivy_child import child_report
 
 REPO = Path(__file__).resolve().parents[2]
 TODAY = dt.date(2026, 11, 21)  # a Saturday
@@ -311,16 +312,7 @@ def run_child(report: Path, shots: Path) -> None:
 @pytest.fixture(scope="module")
 def report(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("form-widgets")
-    shots = Path(os.environ.get("KIOSK_FORM_SHOTS", out / "shots"))
-    env = {**os.environ, "SDL_VIDEODRIVER": "offscreen", "KIVY_NO_CONSOLELOG": "1", "PYTHONPATH": str(REPO)}
-    proc = subprocess.run(
-        [sys.executable, __file__, str(out / "report.json"), str(shots)],
-        capture_output=True, text=True, timeout=240, cwd=REPO, env=env,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    results = json.loads((out / "report.json").read_text(encoding="utf-8"))
-    results["_shots"] = sorted(p.name for p in shots.glob("*.png"))
-    return results
+    return child_report(__file__, out / "report.json", shots=Path(os.environ.get("KIOSK_FORM_SHOTS", out / "shots")))
 
 
 def result(report: dict, name: str) -> dict:
